@@ -1,0 +1,89 @@
+//! `clusterctl scale nodegroup`.
+
+use super::ProviderArg;
+use clap::{Args, Subcommand};
+
+/// `scale`: what to scale.
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The kind of thing to scale.
+    #[command(subcommand)]
+    pub what: ScaleWhat,
+}
+
+/// Scalable things.
+#[derive(Debug, Subcommand)]
+pub enum ScaleWhat {
+    /// Set a node group's desired size (and optionally its bounds).
+    #[command(alias = "ng")]
+    Nodegroup(ScaleNodegroupArgs),
+}
+
+/// Flags of `scale nodegroup`.
+#[derive(Debug, Clone, Args)]
+pub struct ScaleNodegroupArgs {
+    /// Node group name.
+    pub nodegroup: String,
+    /// Provider of the cluster.
+    #[arg(long, value_enum, env = "CLUSTERCTL_PROVIDER", default_value = "local")]
+    pub provider: ProviderArg,
+    /// Cluster the node group belongs to.
+    #[arg(long)]
+    pub cluster: String,
+    /// Region/location.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Desired number of nodes.
+    #[arg(long)]
+    pub nodes: u32,
+    /// New minimum.
+    #[arg(long)]
+    pub nodes_min: Option<u32>,
+    /// New maximum.
+    #[arg(long)]
+    pub nodes_max: Option<u32>,
+    /// Wait until the node group has the new size.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl ScaleNodegroupArgs {
+    /// Checks min <= desired <= max among the given values, before any provider call.
+    pub fn check_bounds(&self) -> Result<(), String> {
+        if let (Some(min), Some(max)) = (self.nodes_min, self.nodes_max) {
+            if min > max {
+                return Err(format!(
+                    "--nodes-min ({min}) must be <= --nodes-max ({max})"
+                ));
+            }
+        }
+        if let Some(min) = self.nodes_min {
+            if self.nodes < min {
+                return Err(format!(
+                    "--nodes ({}) must be >= --nodes-min ({min})",
+                    self.nodes
+                ));
+            }
+        }
+        if let Some(max) = self.nodes_max {
+            if self.nodes > max {
+                return Err(format!(
+                    "--nodes ({}) must be <= --nodes-max ({max})",
+                    self.nodes
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `scale`.
+pub async fn run(_global: &super::GlobalArgs, args: ScaleArgs) -> anyhow::Result<()> {
+    match args.what {
+        ScaleWhat::Nodegroup(ng) => {
+            ng.check_bounds()
+                .map_err(|e| anyhow::anyhow!("scale nodegroup {}: {e}", ng.nodegroup))?;
+            match crate::providers::get(ng.provider.into(), "scale node groups")? {}
+        }
+    }
+}
