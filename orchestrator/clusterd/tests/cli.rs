@@ -1,0 +1,23 @@
+//! The clusterd binary as the providers run it.
+
+use std::process::Command;
+
+#[test]
+fn version_names_the_kubernetes_version_it_serves() {
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterd"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("clusterd 0.1.0"), "{text}");
+    assert!(text.contains("kubernetes v1."), "{text}");
+}
+
+#[test]
+fn no_subcommand_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterd"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

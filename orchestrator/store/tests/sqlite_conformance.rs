@@ -1,0 +1,5 @@
+//! The conformance suite against embedded SQLite.
+
+mod support;
+
+all_conformance_tests!(support::SqliteFixture);
