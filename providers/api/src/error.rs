@@ -47,6 +47,9 @@ pub enum ProviderError {
     /// A command on a node failed.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// A provider-specific failure whose own message already says what failed and what to do.
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Result of provider operations.

@@ -13,7 +13,7 @@ pub use error::{ProviderError, Result, RunError};
 pub use node::Node;
 pub use summary::{ClusterSummary, NodeGroupSummary, NodeSummary};
 
-use clusterctl_config::{ClusterConfig, Provider as ProviderKind};
+use clusterctl_config::{ClusterConfig, NodeGroup, Provider as ProviderKind};
 use clusterctl_steps::Step;
 
 /// A cluster as a day-2 command names it.
@@ -59,6 +59,43 @@ pub trait Provider {
         nodegroup: &str,
         scaling: Scaling,
     ) -> Result<()>;
+    /// The steps that add one node group (defaulted) to an existing cluster.
+    fn create_nodegroup_steps(
+        &self,
+        cluster: &ClusterRef,
+        nodegroup: &NodeGroup,
+    ) -> Result<Vec<Box<dyn Step>>> {
+        let _ = (cluster, nodegroup);
+        Err(not_built(self.kind(), "create node groups"))
+    }
+    /// The steps that delete one node group.
+    fn delete_nodegroup_steps(
+        &self,
+        cluster: &ClusterRef,
+        nodegroup: &str,
+    ) -> Result<Vec<Box<dyn Step>>> {
+        let _ = (cluster, nodegroup);
+        Err(not_built(self.kind(), "delete node groups"))
+    }
+    /// The steps that upgrade the control plane and then the nodes to `version`.
+    fn upgrade_steps(&self, cluster: &ClusterRef, version: &str) -> Result<Vec<Box<dyn Step>>> {
+        let _ = (cluster, version);
+        Err(not_built(self.kind(), "upgrade clusters"))
+    }
+    /// The kubeconfig entry (cluster, user, context) for an existing cluster.
+    async fn kubeconfig_entry(&self, cluster: &ClusterRef) -> Result<clusterctl_kubeconfig::Entry> {
+        let _ = cluster;
+        Err(not_built(self.kind(), "fetch cluster credentials"))
+    }
+}
+
+/// The error for an operation a provider does not offer (yet).
+pub fn not_built(provider: ProviderKind, operation: &str) -> ProviderError {
+    ProviderError::NotBuilt {
+        provider,
+        operation: operation.to_owned(),
+        detail: format!("the {provider} provider does not implement it; nothing was changed"),
+    }
 }
 
 /// Checks `min <= desired <= max` for a scaling request against the node group's current bounds.
