@@ -2,7 +2,6 @@
 
 mod cli;
 mod output;
-#[allow(dead_code)] // renders provider steps; exercised once the first provider lands (#6, #7)
 mod progress;
 mod providers;
 mod version;

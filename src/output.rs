@@ -4,7 +4,6 @@ use crate::cli::OutputFormat;
 use serde::Serialize;
 use std::io::Write;
 
-#[allow(dead_code)] // `get` prints provider summaries with it once a provider lands (#6, #7)
 /// Something `get` can print as a table as well as JSON/YAML.
 pub trait Tabular: Serialize {
     /// Column headers, upper case like kubectl.
@@ -13,7 +12,6 @@ pub trait Tabular: Serialize {
     fn row(&self) -> Vec<String>;
 }
 
-#[allow(dead_code)]
 /// Prints `items` in `format` to stdout. An empty table prints a kubectl-like notice on stderr.
 pub fn print_list<T: Tabular>(
     items: &[T],
@@ -36,7 +34,6 @@ pub fn print_list<T: Tabular>(
     Ok(())
 }
 
-#[allow(dead_code)]
 /// Aligned columns separated by three spaces, like kubectl's printer.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
@@ -64,6 +61,60 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         push_row(row.iter().map(String::as_str).collect());
     }
     text
+}
+
+impl Tabular for clusterctl_provider_api::ClusterSummary {
+    fn headers() -> &'static [&'static str] {
+        &["NAME", "PROVIDER", "REGION", "VERSION", "STATUS"]
+    }
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.provider.clone(),
+            self.region.clone().unwrap_or_default(),
+            self.version.clone(),
+            self.status.clone(),
+        ]
+    }
+}
+
+impl Tabular for clusterctl_provider_api::NodeGroupSummary {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "CLUSTER",
+            "NODEGROUP",
+            "STATUS",
+            "DESIRED",
+            "MIN",
+            "MAX",
+            "INSTANCE TYPE",
+        ]
+    }
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.cluster.clone(),
+            self.name.clone(),
+            self.status.clone(),
+            self.desired.to_string(),
+            self.min.to_string(),
+            self.max.to_string(),
+            self.instance_type.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+impl Tabular for clusterctl_provider_api::NodeSummary {
+    fn headers() -> &'static [&'static str] {
+        &["NAME", "ROLE", "STATUS", "ADDRESS"]
+    }
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.role.clone(),
+            self.status.clone(),
+            self.address.clone().unwrap_or_default(),
+        ]
+    }
 }
 
 /// The error and its causes, each cause on its own line when it is multi-line (validation lists).

@@ -1,8 +1,17 @@
-//! Dispatch over the providers (enum, not `dyn`): which are built, and the clear error for those that
-//! are not yet.
+//! Dispatch over the providers (enum, not `dyn`): which are built, how each is connected, and the
+//! clear error for those that are not yet.
 
-use clusterctl_config::Provider;
-use clusterctl_provider_api::ProviderError;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clusterctl_config::{ClusterConfig, NodeGroup, Provider};
+use clusterctl_kubeconfig::Entry;
+use clusterctl_provider_api::{
+    ClusterRef, ClusterSummary, NodeGroupSummary, NodeSummary, Provider as _, ProviderError,
+    Result, Scaling,
+};
+use clusterctl_provider_eks::{EksOptions, EksProvider};
+use clusterctl_steps::Step;
 
 /// Where each provider's work is tracked, for the "not built yet" message.
 fn tracking(provider: Provider) -> &'static str {
@@ -15,13 +24,56 @@ fn tracking(provider: Provider) -> &'static str {
     }
 }
 
-/// The built providers. None can act on clusters yet; each arrives as its own crate and variant.
-#[derive(Debug)]
-pub enum AnyProvider {}
+/// What a command tells the provider it connects to.
+#[derive(Debug, Clone, Default)]
+pub struct Connect {
+    /// `--region` (or the config's `metadata.region`).
+    pub region: Option<String>,
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--wait`: bound on each wait.
+    pub wait: Option<Duration>,
+}
 
-/// The provider for `kind`, or the error saying it is not built yet and what to use meanwhile.
-pub fn get(kind: Provider, operation: &str) -> Result<AnyProvider, ProviderError> {
-    Err(ProviderError::NotBuilt {
+/// The built providers; each arrives as its own crate and variant.
+#[derive(Debug)]
+pub enum AnyProvider {
+    /// AWS EKS.
+    Eks(EksProvider),
+}
+
+/// The provider for `kind`, connected, or the error saying it is not built yet.
+pub async fn get(kind: Provider, operation: &str, connect: &Connect) -> Result<AnyProvider> {
+    match kind {
+        Provider::Eks => {
+            let options = EksOptions {
+                kubeconfig: connect.kubeconfig.clone(),
+                wait: connect.wait,
+                ..EksOptions::default()
+            };
+            let provider = EksProvider::connect(connect.region.as_deref(), options).await?;
+            Ok(AnyProvider::Eks(provider))
+        }
+        other => Err(not_built(other, operation)),
+    }
+}
+
+/// The error for an operation outside the provider trait (image load, log export): not built yet
+/// for the providers that will offer it, not applicable to the managed clouds.
+pub fn unsupported(kind: Provider, operation: &str) -> ProviderError {
+    if kind == Provider::Eks {
+        return ProviderError::NotBuilt {
+            provider: kind,
+            operation: operation.to_string(),
+            detail: "EKS nodes are managed by AWS; use the local or ssh provider for this"
+                .to_string(),
+        };
+    }
+    not_built(kind, operation)
+}
+
+fn not_built(kind: Provider, operation: &str) -> ProviderError {
+    ProviderError::NotBuilt {
         provider: kind,
         operation: operation.to_string(),
         detail: format!(
@@ -29,5 +81,97 @@ pub fn get(kind: Provider, operation: &str) -> Result<AnyProvider, ProviderError
              `clusterctl create --dry-run` validates a config and prints it fully defaulted meanwhile",
             tracking(kind)
         ),
-    })
+    }
+}
+
+impl AnyProvider {
+    /// The region the provider works in, where it has one.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            AnyProvider::Eks(p) => Some(p.region()),
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::create_steps`].
+    pub fn create_steps(&self, config: &ClusterConfig) -> Result<Vec<Box<dyn Step>>> {
+        match self {
+            AnyProvider::Eks(p) => p.create_steps(config),
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::delete_steps`].
+    pub fn delete_steps(&self, cluster: &ClusterRef) -> Result<Vec<Box<dyn Step>>> {
+        match self {
+            AnyProvider::Eks(p) => p.delete_steps(cluster),
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::create_nodegroup_steps`].
+    pub fn create_nodegroup_steps(
+        &self,
+        cluster: &ClusterRef,
+        group: &NodeGroup,
+    ) -> Result<Vec<Box<dyn Step>>> {
+        match self {
+            AnyProvider::Eks(p) => p.create_nodegroup_steps(cluster, group),
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::delete_nodegroup_steps`].
+    pub fn delete_nodegroup_steps(
+        &self,
+        cluster: &ClusterRef,
+        nodegroup: &str,
+    ) -> Result<Vec<Box<dyn Step>>> {
+        match self {
+            AnyProvider::Eks(p) => p.delete_nodegroup_steps(cluster, nodegroup),
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::upgrade_steps`].
+    pub fn upgrade_steps(&self, cluster: &ClusterRef, version: &str) -> Result<Vec<Box<dyn Step>>> {
+        match self {
+            AnyProvider::Eks(p) => p.upgrade_steps(cluster, version),
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::list_clusters`].
+    pub async fn list_clusters(&self, region: Option<&str>) -> Result<Vec<ClusterSummary>> {
+        match self {
+            AnyProvider::Eks(p) => p.list_clusters(region).await,
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::list_nodegroups`].
+    pub async fn list_nodegroups(&self, cluster: &ClusterRef) -> Result<Vec<NodeGroupSummary>> {
+        match self {
+            AnyProvider::Eks(p) => p.list_nodegroups(cluster).await,
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::list_nodes`].
+    pub async fn list_nodes(&self, cluster: &ClusterRef) -> Result<Vec<NodeSummary>> {
+        match self {
+            AnyProvider::Eks(p) => p.list_nodes(cluster).await,
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::scale_nodegroup`].
+    pub async fn scale_nodegroup(
+        &self,
+        cluster: &ClusterRef,
+        nodegroup: &str,
+        scaling: Scaling,
+    ) -> Result<()> {
+        match self {
+            AnyProvider::Eks(p) => p.scale_nodegroup(cluster, nodegroup, scaling).await,
+        }
+    }
+
+    /// See [`clusterctl_provider_api::Provider::kubeconfig_entry`].
+    pub async fn kubeconfig_entry(&self, cluster: &ClusterRef) -> Result<Entry> {
+        match self {
+            AnyProvider::Eks(p) => p.kubeconfig_entry(cluster).await,
+        }
+    }
 }

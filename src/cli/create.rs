@@ -1,7 +1,10 @@
 //! `clusterctl create [cluster]` and `clusterctl create nodegroup`.
 
+use super::run_steps::{print_plan, run_steps, RunOptions};
 use super::{OutputFormat, ProviderArg};
+use crate::providers::Connect;
 use clap::{Args, Subcommand};
+use clusterctl_provider_api::ClusterRef;
 use std::{path::PathBuf, time::Duration};
 
 /// `create`: flags for a cluster, or a `nodegroup`/`cluster` subcommand.
@@ -208,7 +211,7 @@ pub fn resolve_config(
     Ok(config)
 }
 
-async fn run_cluster(_global: &super::GlobalArgs, args: CreateClusterArgs) -> anyhow::Result<()> {
+async fn run_cluster(global: &super::GlobalArgs, args: CreateClusterArgs) -> anyhow::Result<()> {
     let config = resolve_config(&args)?;
     let provider = config.provider;
     if args.dry_run {
@@ -216,18 +219,48 @@ async fn run_cluster(_global: &super::GlobalArgs, args: CreateClusterArgs) -> an
             OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&config)?),
             OutputFormat::Yaml | OutputFormat::Table => print!("{}", config.to_yaml()?),
         }
-        // The plan comes from the provider's own steps, run under the dry-run recorder.
-        match crate::providers::get(provider, "create clusters") {
-            Ok(p) => match p {},
-            Err(e) => eprintln!("# step plan: unavailable — {e}"),
-        }
-        return Ok(());
     }
-    match crate::providers::get(provider, "create clusters")? {}
+    let connect = Connect {
+        region: config.metadata.region.clone(),
+        kubeconfig: global.kubeconfig.clone(),
+        wait: args.wait,
+    };
+    // The plan comes from the provider's own steps, run under the dry-run recorder.
+    let p = match crate::providers::get(provider, "create clusters", &connect).await {
+        Ok(p) => p,
+        Err(e) if args.dry_run => {
+            eprintln!("# step plan: unavailable — {e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let region = p
+        .region()
+        .map(|r| format!(" --region {r}"))
+        .unwrap_or_default();
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        retain: args.retain,
+        cleanup_hint: Some(format!(
+            "re-run the same command to resume, or remove everything with `clusterctl delete --provider {provider} --name {}{region}`",
+            config.name()
+        )),
+    };
+    let plan = run_steps(global, p.create_steps(&config)?, options).await?;
+    if args.dry_run {
+        print_plan(&plan, args.output == OutputFormat::Json);
+    } else if !global.quiet {
+        eprintln!(
+            "cluster {} is ready; kubectl now uses context {}",
+            config.name(),
+            clusterctl_kubeconfig::context_name(provider.as_str(), config.name())
+        );
+    }
+    Ok(())
 }
 
 async fn run_nodegroup(
-    _global: &super::GlobalArgs,
+    global: &super::GlobalArgs,
     args: CreateNodegroupArgs,
 ) -> anyhow::Result<()> {
     if let (Some(min), Some(max)) = (args.nodes_min, args.nodes_max) {
@@ -236,7 +269,36 @@ async fn run_nodegroup(
             "--nodes-min ({min}) must be <= --nodes-max ({max})"
         );
     }
-    match crate::providers::get(args.provider.into(), "create node groups")? {}
+    let connect = Connect {
+        region: args.region.clone(),
+        kubeconfig: global.kubeconfig.clone(),
+        wait: None,
+    };
+    let p = crate::providers::get(args.provider.into(), "create node groups", &connect).await?;
+    let count = |n: Option<u32>| n.map(i32::try_from).transpose();
+    let group = clusterctl_config::NodeGroup {
+        name: Some(args.name.clone()),
+        instance_type: args.node_type.clone(),
+        desired_capacity: count(args.nodes)?,
+        min_size: count(args.nodes_min)?,
+        max_size: count(args.nodes_max)?,
+        ..clusterctl_config::NodeGroup::default()
+    };
+    let cluster = ClusterRef {
+        name: args.cluster.clone(),
+        region: args.region.clone(),
+    };
+    let steps = p.create_nodegroup_steps(&cluster, &group)?;
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        retain: false,
+        cleanup_hint: None,
+    };
+    let plan = run_steps(global, steps, options).await?;
+    if args.dry_run {
+        print_plan(&plan, false);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

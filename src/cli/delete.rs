@@ -1,7 +1,10 @@
 //! `clusterctl delete [cluster]` and `clusterctl delete nodegroup`.
 
+use super::run_steps::{print_plan, run_steps, RunOptions};
 use super::ProviderArg;
+use crate::providers::Connect;
 use clap::{Args, Subcommand};
+use clusterctl_provider_api::ClusterRef;
 
 /// `delete`: a cluster by flags, or a `cluster`/`nodegroup` subcommand.
 #[derive(Debug, Args)]
@@ -36,7 +39,8 @@ pub struct DeleteClusterArgs {
     /// Region/location (eks, gke, aks).
     #[arg(long)]
     pub region: Option<String>,
-    /// Wait until every resource is gone before returning.
+    /// Wait until every resource is gone before returning (eks always waits: the VPC can only
+    /// go once the cluster has).
     #[arg(long)]
     pub wait: bool,
     /// Print what would be deleted; change nothing.
@@ -67,17 +71,63 @@ pub struct DeleteNodegroupArgs {
 }
 
 /// Runs `delete`.
-pub async fn run(_global: &super::GlobalArgs, args: DeleteArgs) -> anyhow::Result<()> {
+pub async fn run(global: &super::GlobalArgs, args: DeleteArgs) -> anyhow::Result<()> {
     match args.what {
         None | Some(DeleteWhat::Cluster(_)) => {
             let c = match args.what {
                 Some(DeleteWhat::Cluster(c)) => c,
                 _ => args.cluster,
             };
-            match crate::providers::get(c.provider.into(), "delete clusters")? {}
+            let connect = Connect {
+                region: c.region.clone(),
+                kubeconfig: global.kubeconfig.clone(),
+                wait: None,
+            };
+            let p = crate::providers::get(c.provider.into(), "delete clusters", &connect).await?;
+            let cluster = ClusterRef {
+                name: c.name.clone(),
+                region: c.region.clone(),
+            };
+            let options = RunOptions {
+                dry_run: c.dry_run,
+                retain: true,
+                cleanup_hint: Some("re-run the same command to continue deleting".to_owned()),
+            };
+            let plan = run_steps(global, p.delete_steps(&cluster)?, options).await?;
+            if c.dry_run {
+                print_plan(&plan, false);
+            } else if !global.quiet {
+                eprintln!("cluster {} deleted", c.name);
+            }
+            Ok(())
         }
         Some(DeleteWhat::Nodegroup(ng)) => {
-            match crate::providers::get(ng.provider.into(), "delete node groups")? {}
+            let connect = Connect {
+                region: ng.region.clone(),
+                kubeconfig: global.kubeconfig.clone(),
+                wait: None,
+            };
+            let p =
+                crate::providers::get(ng.provider.into(), "delete node groups", &connect).await?;
+            let cluster = ClusterRef {
+                name: ng.cluster.clone(),
+                region: ng.region.clone(),
+            };
+            let options = RunOptions {
+                dry_run: ng.dry_run,
+                retain: true,
+                cleanup_hint: None,
+            };
+            let plan = run_steps(
+                global,
+                p.delete_nodegroup_steps(&cluster, &ng.nodegroup)?,
+                options,
+            )
+            .await?;
+            if ng.dry_run {
+                print_plan(&plan, false);
+            }
+            Ok(())
         }
     }
 }

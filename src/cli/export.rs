@@ -35,7 +35,7 @@ pub struct ExportLogsArgs {
 pub async fn run(_global: &super::GlobalArgs, args: ExportArgs) -> anyhow::Result<()> {
     match args.what {
         ExportWhat::Logs(logs) => {
-            match crate::providers::get(logs.provider.into(), "export logs")? {}
+            Err(crate::providers::unsupported(logs.provider.into(), "export logs").into())
         }
     }
 }

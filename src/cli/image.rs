@@ -57,17 +57,21 @@ pub struct BuildNodeImageArgs {
 /// Runs `image`.
 pub async fn run_image(_global: &super::GlobalArgs, args: ImageArgs) -> anyhow::Result<()> {
     match args.action {
-        ImageAction::Load(_) => {
-            match crate::providers::get(clusterctl_config::Provider::Local, "load images")? {}
-        }
+        ImageAction::Load(_) => Err(crate::providers::unsupported(
+            clusterctl_config::Provider::Local,
+            "load images",
+        )
+        .into()),
     }
 }
 
 /// Runs `build`.
 pub async fn run_build(_global: &super::GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
     match args.what {
-        BuildWhat::NodeImage(_) => {
-            match crate::providers::get(clusterctl_config::Provider::Local, "build node images")? {}
-        }
+        BuildWhat::NodeImage(_) => Err(crate::providers::unsupported(
+            clusterctl_config::Provider::Local,
+            "build node images",
+        )
+        .into()),
     }
 }

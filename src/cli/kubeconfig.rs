@@ -1,7 +1,10 @@
 //! `clusterctl kubeconfig update|write`.
 
 use super::ClusterSelector;
+use crate::providers::Connect;
 use clap::{Args, Subcommand};
+use clusterctl_kubeconfig::{render_standalone, write_file, CurrentContext, Store};
+use clusterctl_provider_api::ClusterRef;
 use std::path::PathBuf;
 
 /// `kubeconfig`: update or write.
@@ -44,10 +47,51 @@ pub struct KubeconfigWriteArgs {
 }
 
 /// Runs `kubeconfig`.
-pub async fn run(_global: &super::GlobalArgs, args: KubeconfigArgs) -> anyhow::Result<()> {
+pub async fn run(global: &super::GlobalArgs, args: KubeconfigArgs) -> anyhow::Result<()> {
     let selector = match &args.action {
         KubeconfigAction::Update(a) => &a.cluster,
         KubeconfigAction::Write(a) => &a.cluster,
     };
-    match crate::providers::get(selector.provider.into(), "fetch cluster credentials")? {}
+    let connect = Connect {
+        region: selector.region.clone(),
+        kubeconfig: global.kubeconfig.clone(),
+        wait: None,
+    };
+    let p = crate::providers::get(
+        selector.provider.into(),
+        "fetch cluster credentials",
+        &connect,
+    )
+    .await?;
+    let cluster = ClusterRef {
+        name: selector.name.clone(),
+        region: selector.region.clone(),
+    };
+    let entry = p.kubeconfig_entry(&cluster).await?;
+    match &args.action {
+        KubeconfigAction::Update(a) => {
+            let store = Store::open(global.kubeconfig.as_deref())?;
+            let current = if a.no_set_current {
+                CurrentContext::Keep
+            } else {
+                CurrentContext::Switch
+            };
+            store.upsert(&entry, current)?;
+            if !global.quiet {
+                eprintln!(
+                    "merged context {} into {}",
+                    entry.name,
+                    store.location().write_target().display()
+                );
+            }
+        }
+        KubeconfigAction::Write(a) => {
+            let text = render_standalone(&entry)?;
+            match &a.output {
+                Some(path) => write_file(path, &text)?,
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod export;
 pub mod get;
 pub mod image;
 pub mod kubeconfig;
+pub mod run_steps;
 pub mod scale;
 pub mod token;
 pub mod upgrade;

@@ -1,7 +1,9 @@
 //! `clusterctl scale nodegroup`.
 
 use super::ProviderArg;
+use crate::providers::Connect;
 use clap::{Args, Subcommand};
+use clusterctl_provider_api::{ClusterRef, Scaling};
 
 /// `scale`: what to scale.
 #[derive(Debug, Args)]
@@ -78,12 +80,37 @@ impl ScaleNodegroupArgs {
 }
 
 /// Runs `scale`.
-pub async fn run(_global: &super::GlobalArgs, args: ScaleArgs) -> anyhow::Result<()> {
+pub async fn run(global: &super::GlobalArgs, args: ScaleArgs) -> anyhow::Result<()> {
     match args.what {
         ScaleWhat::Nodegroup(ng) => {
             ng.check_bounds()
                 .map_err(|e| anyhow::anyhow!("scale nodegroup {}: {e}", ng.nodegroup))?;
-            match crate::providers::get(ng.provider.into(), "scale node groups")? {}
+            let connect = Connect {
+                region: ng.region.clone(),
+                kubeconfig: global.kubeconfig.clone(),
+                wait: None,
+            };
+            let p =
+                crate::providers::get(ng.provider.into(), "scale node groups", &connect).await?;
+            let cluster = ClusterRef {
+                name: ng.cluster.clone(),
+                region: ng.region.clone(),
+            };
+            let scaling = Scaling {
+                desired: ng.nodes,
+                min: ng.nodes_min,
+                max: ng.nodes_max,
+            };
+            p.scale_nodegroup(&cluster, &ng.nodegroup, scaling)
+                .await
+                .map_err(|e| anyhow::anyhow!("scale nodegroup {}: {e}", ng.nodegroup))?;
+            if !global.quiet {
+                eprintln!(
+                    "node group {} of {} scaling to {} nodes",
+                    ng.nodegroup, ng.cluster, ng.nodes
+                );
+            }
+            Ok(())
         }
     }
 }

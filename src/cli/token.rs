@@ -27,5 +27,14 @@ pub async fn run(_global: &super::GlobalArgs, args: TokenArgs) -> anyhow::Result
         "clusterctl token mints credentials for eks clusters only; {:?} clusters use client certificates in their kubeconfig",
         args.provider
     );
-    match crate::providers::get(clusterctl_config::Provider::Eks, "mint tokens")? {}
+    let exec_info = std::env::var("KUBERNETES_EXEC_INFO").ok();
+    let credential = clusterctl_provider_eks::exec_credential(
+        &args.cluster,
+        args.region.as_deref(),
+        args.role_arn.as_deref(),
+        exec_info.as_deref(),
+    )
+    .await?;
+    println!("{credential}");
+    Ok(())
 }

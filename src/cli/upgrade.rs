@@ -1,7 +1,10 @@
 //! `clusterctl upgrade`.
 
+use super::run_steps::{print_plan, run_steps, RunOptions};
 use super::ClusterSelector;
+use crate::providers::Connect;
 use clap::Args;
+use clusterctl_provider_api::ClusterRef;
 
 /// Flags of `upgrade`.
 #[derive(Debug, Clone, Args)]
@@ -21,8 +24,33 @@ pub struct UpgradeArgs {
 }
 
 /// Runs `upgrade`.
-pub async fn run(_global: &super::GlobalArgs, args: UpgradeArgs) -> anyhow::Result<()> {
+pub async fn run(global: &super::GlobalArgs, args: UpgradeArgs) -> anyhow::Result<()> {
     clusterctl_config::validate_version(&args.kubernetes_version)
         .map_err(|e| anyhow::anyhow!("--version {}: {e}", args.kubernetes_version))?;
-    match crate::providers::get(args.cluster.provider.into(), "upgrade clusters")? {}
+    let connect = Connect {
+        region: args.cluster.region.clone(),
+        kubeconfig: global.kubeconfig.clone(),
+        wait: None,
+    };
+    let p =
+        crate::providers::get(args.cluster.provider.into(), "upgrade clusters", &connect).await?;
+    let cluster = ClusterRef {
+        name: args.cluster.name.clone(),
+        region: args.cluster.region.clone(),
+    };
+    let mut steps = p.upgrade_steps(&cluster, &args.kubernetes_version)?;
+    if !args.nodegroups {
+        // The control plane comes first; the node steps follow it.
+        steps.truncate(1);
+    }
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        retain: true,
+        cleanup_hint: Some("re-run the same command to resume the upgrade".to_owned()),
+    };
+    let plan = run_steps(global, steps, options).await?;
+    if args.dry_run {
+        print_plan(&plan, false);
+    }
+    Ok(())
 }

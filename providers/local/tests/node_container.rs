@@ -149,17 +149,10 @@ async fn clusterd_is_copied_verified_by_sha256_and_runs_inside_a_node() {
         Some(clusterd.sha256())
     );
     let version = node.run(&[CLUSTERD_PATH, "--version"]).await.unwrap();
-    let host_version = std::process::Command::new(match clusterd.origin() {
-        clusterctl_bundle::Origin::File(path) => path.clone(),
-        clusterctl_bundle::Origin::Embedded => panic!("tests use a clusterd file"),
-    })
-    .arg("--version")
-    .output()
-    .unwrap();
-    assert_eq!(
-        version.stdout,
-        String::from_utf8_lossy(&host_version.stdout)
-    );
+    // The same bytes run on the host (embedded or from a file: extract and run them here).
+    let host_dir = tempfile::tempdir().unwrap();
+    let host_version = clusterd.run_version(host_dir.path()).unwrap();
+    assert_eq!(version.stdout.trim(), host_version);
 }
 
 #[tokio::test]
