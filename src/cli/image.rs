@@ -66,12 +66,40 @@ pub async fn run_image(_global: &super::GlobalArgs, args: ImageArgs) -> anyhow::
 }
 
 /// Runs `build`.
-pub async fn run_build(_global: &super::GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
+pub async fn run_build(global: &super::GlobalArgs, args: BuildArgs) -> anyhow::Result<()> {
+    use clusterctl_provider_local::{Engine, NodeImage, NodeImageSpec};
     match args.what {
-        BuildWhat::NodeImage(_) => Err(crate::providers::unsupported(
-            clusterctl_config::Provider::Local,
-            "build node images",
-        )
-        .into()),
+        BuildWhat::NodeImage(build) => {
+            let spec = NodeImageSpec::for_reference(build.image.clone());
+            anyhow::ensure!(
+                spec.is_buildable(),
+                "--image {}: clusterctl builds only clusterctl/node:<tag> images; bring other images \
+                 with `docker build` or `docker pull` and name them in local.image",
+                build.image
+            );
+            let docker = Engine::connect().await?;
+            let quiet = global.quiet;
+            let progress = move |message: String| {
+                if !quiet {
+                    eprintln!("  {message}");
+                }
+            };
+            if !quiet {
+                eprintln!("• Building node image {}", spec.reference);
+            }
+            let report = NodeImage::build(&docker, &spec, &progress).await?;
+            println!(
+                "✓ Built node image {} ({}) in {}{}",
+                report.reference,
+                report.id,
+                crate::progress::human(report.elapsed),
+                if report.rootfs_cached {
+                    ", root filesystem from the cache"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
     }
 }

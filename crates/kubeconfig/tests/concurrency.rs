@@ -3,14 +3,14 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clusterctl_kubeconfig::{CurrentContext, Error, Location, Store};
 use common::{cert_entry, kubectl, kubectl_ok, kubectl_path, read_typed, HAND_EDITED};
 
-/// Set for a child process started by `processes_and_kubectl_writing_at_once_lose_nothing`:
+/// Set for a child process started by `processes_writing_at_once_lose_nothing`:
 /// `<kubeconfig path>` and the clusters to merge, separated by newlines.
 const WORKER_ENV: &str = "CLUSTERCTL_KUBECONFIG_MERGE_WORKER";
 
@@ -46,7 +46,7 @@ fn eight_threads_merging_different_clusters_all_land() {
 }
 
 #[test]
-fn processes_and_kubectl_writing_at_once_lose_nothing() {
+fn processes_writing_at_once_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config");
     fs::write(&path, HAND_EDITED).unwrap();
@@ -63,16 +63,6 @@ fn processes_and_kubectl_writing_at_once_lose_nothing() {
                 .unwrap()
         })
         .collect();
-    let kubectl_bin = kubectl_path();
-    let kubectl_writers: Vec<_> = (0..4)
-        .filter_map(|k| {
-            let (bin, path) = (kubectl_bin.clone()?, path.clone());
-            Some(std::thread::spawn(move || {
-                kubectl_set_context(&bin, &path, &format!("kubectl-{k}"))
-            }))
-        })
-        .collect();
-
     for child in children {
         let out = child.wait_with_output().unwrap();
         let log = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
@@ -80,9 +70,6 @@ fn processes_and_kubectl_writing_at_once_lose_nothing() {
             out.status.success(),
             "a merging child process failed:\n{log}"
         );
-    }
-    for writer in kubectl_writers {
-        writer.join().unwrap();
     }
 
     let config = read_typed(&path);
@@ -94,54 +81,51 @@ fn processes_and_kubectl_writing_at_once_lose_nothing() {
             );
         }
     }
-    if let Some(bin) = kubectl_bin {
+    if let Some(bin) = kubectl_path() {
         let listed = kubectl_ok(&bin, &path, &["config", "get-contexts", "-o", "name"]);
-        for k in 0..4 {
-            assert!(
-                listed.lines().any(|l| l == format!("kubectl-{k}")),
-                "kubectl-{k} lost:\n{listed}"
-            );
-        }
-        assert_eq!(listed.lines().count(), 2 + 8 + 4);
+        assert_eq!(listed.lines().count(), 2 + 8, "{listed}");
     }
 }
 
-/// `kubectl config set-context`, retried while clusterctl holds the lock (kubectl fails fast
-/// on a held lock instead of waiting).
-fn kubectl_set_context(bin: &Path, path: &Path, name: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let out = kubectl(
-            bin,
-            path,
-            &[
-                "config",
-                "set-context",
-                name,
-                "--cluster=prod",
-                "--user=alice",
-            ],
-        );
-        if out.status.success() {
-            return;
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains(".lock"),
-            "kubectl failed for another reason: {stderr}"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "kubectl never got the lock: {stderr}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+/// kubectl and clusterctl exclude each other through `<path>.lock`: while a kubectl-style lock is
+/// held, clusterctl waits, and writes once it is released.
+///
+/// (Concurrent `kubectl config` writers can still lose entries among themselves and ours:
+/// client-go reads the config before taking the lock and deletes, under the lock, whatever
+/// appeared since, a client-go behaviour no other writer can prevent.)
+#[test]
+fn a_held_kubectl_lock_makes_clusterctl_wait_then_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    let lock = dir.path().join("config.lock");
+    fs::write(&path, HAND_EDITED).unwrap();
+    fs::write(&lock, "").unwrap();
+    let releaser = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            fs::remove_file(lock).unwrap();
+        })
+    };
+    let started = Instant::now();
+    Store::new(Location::file(&path))
+        .upsert(&cert_entry("dev"), CurrentContext::Keep)
+        .unwrap();
+    releaser.join().unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "wrote while the lock was held"
+    );
+    assert!(read_typed(&path).context("local-dev").is_some());
+    if let Some(bin) = kubectl_path() {
+        kubectl_ok(&bin, &path, &["config", "use-context", "local-dev"]);
     }
 }
 
 /// Not a test on its own: the body of the child processes above. Does nothing unless started
 /// by them.
 #[test]
-#[ignore = "run as a child process by processes_and_kubectl_writing_at_once_lose_nothing"]
+#[ignore = "run as a child process by processes_writing_at_once_lose_nothing"]
 fn merge_worker() {
     let Some(spec) = std::env::var_os(WORKER_ENV) else {
         return;
