@@ -1,6 +1,7 @@
 //! `clusterd`: the orchestrator clusterctl uploads to `local` and `ssh` nodes.
 //!
-//! `server` runs the control plane's API server over the datastore (#3); `agent` is the node agent
+//! `server` runs the control plane: the API server over the datastore (#3), and the scheduler and
+//! controllers (#4) as kube-rs clients of it; `agent` is the node agent
 //! the orchestrator issues grow into, and says so instead of pretending to run.
 
 use std::net::IpAddr;
@@ -58,6 +59,12 @@ struct ServerArgs {
     /// Encrypt Secrets at rest (AES-GCM, key in <data-dir>/encryption/aesgcm.key, created if missing).
     #[arg(long)]
     encrypt_secrets: bool,
+    /// Do not run the scheduler in this server.
+    #[arg(long)]
+    disable_scheduler: bool,
+    /// Do not run the controllers in this server (with several servers, one leads via a Lease anyway).
+    #[arg(long)]
+    disable_controllers: bool,
 }
 
 fn version_string() -> &'static str {
@@ -114,8 +121,25 @@ fn run_server(args: ServerArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let (run_scheduler, run_controllers) = (!args.disable_scheduler, !args.disable_controllers);
     let result = runtime.block_on(async {
         let server = ApiServer::start(&config).await?;
+        let kubeconfig = server.kubeconfig_path().to_path_buf();
+        if run_scheduler {
+            supervise("scheduler", kubeconfig.clone(), |client| {
+                clusterd_scheduler::run(client, clusterd_scheduler::SchedulerConfig::default())
+            });
+        }
+        if run_controllers {
+            let identity = identity();
+            supervise("controllers", kubeconfig, move |client| {
+                let config = clusterd_controllers::ControllersConfig {
+                    identity: identity.clone(),
+                    ..Default::default()
+                };
+                clusterd_controllers::run_all(client, config)
+            });
+        }
         server.serve(shutdown_signal()).await
     });
     match result {
@@ -125,6 +149,53 @@ fn run_server(args: ServerArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// This server's identity in the controllers' leader-election Lease: host name and a unique suffix.
+fn identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "clusterd".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{host}_{:x}{nanos:08x}", std::process::id())
+}
+
+/// Runs a control-plane component as a client of this server (over HTTPS with the admin
+/// credentials, like any kube-rs client), restarting it after a pause when it stops with an error.
+fn supervise<F, Fut, E>(name: &'static str, kubeconfig: std::path::PathBuf, run: F)
+where
+    F: Fn(kube::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        loop {
+            let outcome = match client(&kubeconfig).await {
+                Ok(client) => run(client).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(component = name, %error, "stopped; restarting in 2s");
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+            }
+        }
+    });
+}
+
+async fn client(kubeconfig: &std::path::Path) -> Result<kube::Client, String> {
+    let file = kube::config::Kubeconfig::read_from(kubeconfig)
+        .map_err(|e| format!("read {}: {e}", kubeconfig.display()))?;
+    let config =
+        kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+            .await
+            .map_err(|e| format!("load {}: {e}", kubeconfig.display()))?;
+    kube::Client::try_from(config).map_err(|e| format!("client for {}: {e}", kubeconfig.display()))
 }
 
 /// Completes on SIGTERM or SIGINT.
