@@ -58,10 +58,27 @@ pub struct CreateClusterArgs {
     /// Name of the initial node group.
     #[arg(long)]
     pub nodegroup_name: Option<String>,
-    /// Instance type / machine type / VM size of the initial node group.
+    /// Machine type and size of the node group.
+    #[command(flatten)]
+    pub group: NodeGroupFlags,
+    /// Worker nodes besides the server (local).
+    #[arg(long)]
+    pub workers: Option<u32>,
+    /// Hosts to bootstrap, `user@address[:port]`, comma separated; the first is the server (ssh).
+    #[arg(long, value_delimiter = ',', value_name = "HOSTS")]
+    pub hosts: Vec<String>,
+    /// Output format of `--dry-run`.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
+    pub output: OutputFormat,
+}
+
+/// The eksctl-style node group flags `create cluster` and `create nodegroup` share.
+#[derive(Debug, Clone, Args)]
+pub struct NodeGroupFlags {
+    /// Instance type / machine type / VM size of the node group.
     #[arg(long)]
     pub node_type: Option<String>,
-    /// Desired number of nodes in the initial node group.
+    /// Desired number of nodes.
     #[arg(long)]
     pub nodes: Option<u32>,
     /// Minimum nodes (autoscaling floor).
@@ -73,15 +90,6 @@ pub struct CreateClusterArgs {
     /// Use managed node groups (eks).
     #[arg(long)]
     pub managed: bool,
-    /// Worker nodes besides the server (local).
-    #[arg(long)]
-    pub workers: Option<u32>,
-    /// Hosts to bootstrap, `user@address[:port]`, comma separated; the first is the server (ssh).
-    #[arg(long, value_delimiter = ',', value_name = "HOSTS")]
-    pub hosts: Vec<String>,
-    /// Output format of `--dry-run`.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
-    pub output: OutputFormat,
 }
 
 /// Flags of `create nodegroup`.
@@ -99,21 +107,9 @@ pub struct CreateNodegroupArgs {
     /// Region/location.
     #[arg(long)]
     pub region: Option<String>,
-    /// Instance type / machine type / VM size.
-    #[arg(long)]
-    pub node_type: Option<String>,
-    /// Desired number of nodes.
-    #[arg(long)]
-    pub nodes: Option<u32>,
-    /// Minimum nodes.
-    #[arg(long)]
-    pub nodes_min: Option<u32>,
-    /// Maximum nodes.
-    #[arg(long)]
-    pub nodes_max: Option<u32>,
-    /// Use a managed node group (eks).
-    #[arg(long)]
-    pub managed: bool,
+    /// Machine type and size of the node group.
+    #[command(flatten)]
+    pub group: NodeGroupFlags,
     /// Print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -180,11 +176,11 @@ fn overrides(args: &CreateClusterArgs) -> clusterctl_config::Overrides {
         region: args.region.clone(),
         version: args.kubernetes_version.clone(),
         nodegroup_name: args.nodegroup_name.clone(),
-        node_type: args.node_type.clone(),
-        nodes: args.nodes,
-        nodes_min: args.nodes_min,
-        nodes_max: args.nodes_max,
-        managed: args.managed.then_some(true),
+        node_type: args.group.node_type.clone(),
+        nodes: args.group.nodes,
+        nodes_min: args.group.nodes_min,
+        nodes_max: args.group.nodes_max,
+        managed: args.group.managed.then_some(true),
         workers: args.workers,
         hosts: args.hosts.clone(),
     }
@@ -263,7 +259,7 @@ async fn run_nodegroup(
     global: &super::GlobalArgs,
     args: CreateNodegroupArgs,
 ) -> anyhow::Result<()> {
-    if let (Some(min), Some(max)) = (args.nodes_min, args.nodes_max) {
+    if let (Some(min), Some(max)) = (args.group.nodes_min, args.group.nodes_max) {
         anyhow::ensure!(
             min <= max,
             "--nodes-min ({min}) must be <= --nodes-max ({max})"
@@ -278,10 +274,10 @@ async fn run_nodegroup(
     let count = |n: Option<u32>| n.map(i32::try_from).transpose();
     let group = clusterctl_config::NodeGroup {
         name: Some(args.name.clone()),
-        instance_type: args.node_type.clone(),
-        desired_capacity: count(args.nodes)?,
-        min_size: count(args.nodes_min)?,
-        max_size: count(args.nodes_max)?,
+        instance_type: args.group.node_type.clone(),
+        desired_capacity: count(args.group.nodes)?,
+        min_size: count(args.group.nodes_min)?,
+        max_size: count(args.group.nodes_max)?,
         ..clusterctl_config::NodeGroup::default()
     };
     let cluster = ClusterRef {

@@ -802,3 +802,59 @@ fn custom_resources_are_applied_listed_with_printer_columns_and_deleted() {
         "widget.example.com \"gear\" deleted"
     );
 }
+
+#[test]
+fn cascade_orphan_and_foreground_deletes_leave_the_finalizer_for_the_garbage_collector() {
+    let Some(bin) = kubectl_binary() else { return };
+    let server = TestServer::start();
+    let kubectl = server.kubectl(&bin);
+    kubectl.ok(&["create", "deployment", "keep", "--image=nginx"]);
+    kubectl.ok(&["create", "deployment", "first", "--image=nginx"]);
+    kubectl.ok(&[
+        "delete",
+        "deployment",
+        "keep",
+        "--cascade=orphan",
+        "--wait=false",
+    ]);
+    kubectl.ok(&[
+        "delete",
+        "deployment",
+        "first",
+        "--cascade=foreground",
+        "--wait=false",
+    ]);
+    let finalizers = |name: &str| {
+        kubectl.ok(&[
+            "get",
+            "deployment",
+            name,
+            "-o",
+            "jsonpath={.metadata.finalizers} {.metadata.deletionTimestamp}",
+        ])
+    };
+    let keep = finalizers("keep");
+    assert!(keep.starts_with(r#"["orphan"] "#), "{keep}");
+    assert!(
+        keep.trim_end().len() > r#"["orphan"] "#.len(),
+        "no deletionTimestamp: {keep}"
+    );
+    let first = finalizers("first");
+    assert!(first.starts_with(r#"["foregroundDeletion"] "#), "{first}");
+    // The garbage collector removes the finalizer when it is done; then the object goes.
+    kubectl.ok(&[
+        "patch",
+        "deployment",
+        "keep",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ]);
+    let gone = kubectl.fails(&["get", "deployment", "keep"]);
+    assert!(gone.contains("not found"), "{gone}");
+    let refused = kubectl.fails(&["delete", "deployment", "first", "--cascade=sideways"]);
+    assert!(
+        refused.contains("sideways") || refused.contains("cascade"),
+        "{refused}"
+    );
+}

@@ -17,6 +17,9 @@ pub struct DeleteOptions {
     pub uid: Option<String>,
     /// `preconditions.resourceVersion`.
     pub resource_version: Option<String>,
+    /// `propagationPolicy` (or the deprecated `orphanDependents`): `Orphan`, `Foreground` or
+    /// `Background` (the default).
+    pub propagation: Option<String>,
 }
 
 impl DeleteOptions {
@@ -39,11 +42,41 @@ impl DeleteOptions {
                 .pointer("/preconditions/resourceVersion")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+            options.propagation = value
+                .get("propagationPolicy")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(
+                    || match value.get("orphanDependents").and_then(Value::as_bool) {
+                        Some(true) => Some("Orphan".to_owned()),
+                        Some(false) => Some("Background".to_owned()),
+                        None => None,
+                    },
+                );
         }
         if let Ok(grace) = ctx.param("gracePeriodSeconds").parse::<i64>() {
             options.grace_period = Some(grace);
         }
-        Ok(options)
+        let query = ctx.param("propagationPolicy");
+        if !query.is_empty() {
+            options.propagation = Some(query.to_owned());
+        }
+        match options.propagation.as_deref() {
+            None | Some("Orphan" | "Foreground" | "Background") => Ok(options),
+            Some(other) => Err(StatusError::bad_request(format!(
+                "propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+            ))),
+        }
+    }
+
+    /// The finalizer that makes the garbage collector orphan or delete dependents first, as
+    /// upstream adds it: `orphan` for Orphan, `foregroundDeletion` for Foreground.
+    fn propagation_finalizer(&self) -> Option<&'static str> {
+        match self.propagation.as_deref() {
+            Some("Orphan") => Some("orphan"),
+            Some("Foreground") => Some("foregroundDeletion"),
+            _ => None,
+        }
     }
 }
 
@@ -93,6 +126,23 @@ pub async fn delete_object(
     options: &DeleteOptions,
     dry_run: bool,
 ) -> Result<(Value, u16), StatusError> {
+    let mut existing = existing;
+    if let Some(finalizer) = options.propagation_finalizer() {
+        if existing
+            .object
+            .pointer("/metadata/deletionTimestamp")
+            .is_none()
+        {
+            let finalizers = metadata_mut(&mut existing.object)
+                .entry("finalizers")
+                .or_insert_with(|| json!([]));
+            if let Some(list) = finalizers.as_array_mut() {
+                if !list.iter().any(|f| f == finalizer) {
+                    list.push(finalizer.into());
+                }
+            }
+        }
+    }
     let name = text(&existing.object, "/metadata/name").to_owned();
     let namespace = text(&existing.object, "/metadata/namespace").to_owned();
     let key = target.key(&namespace, &name);
