@@ -307,6 +307,8 @@ pub async fn prepare_create(
     }
     initial_status(&ctx.target, &mut object);
     defaulting::apply_defaults(&mut object);
+    // Upstream's mutating admission on create: ServiceAccount, Priority, DefaultTolerationSeconds.
+    defaulting::admit(&mut object);
     if name.is_empty() {
         let error =
             validation::FieldError::required("metadata.name", "name or generateName is required");
