@@ -46,15 +46,23 @@ impl EtcdServer {
             );
             return None;
         }
-        let mut server = Self {
-            child: None,
-            data_dir: tempfile::tempdir().expect("create etcd data dir"),
-            client_port: free_port(),
-            peer_port: free_port(),
-            tls,
-        };
-        server.spawn();
-        Some(server)
+        // A free port can be taken by a parallel test between our probe and etcd's bind: start
+        // over on new ports (and a fresh data directory) when that happens.
+        let mut attempt = 0;
+        loop {
+            let mut server = Self {
+                child: None,
+                data_dir: tempfile::tempdir().expect("create etcd data dir"),
+                client_port: free_port(),
+                peer_port: free_port(),
+                tls: tls.clone(),
+            };
+            match server.try_spawn() {
+                Ok(()) => return Some(server),
+                Err(log) if attempt < 5 && log.contains("address already in use") => attempt += 1,
+                Err(log) => panic!("{log}"),
+            }
+        }
     }
 
     /// The client URL, e.g. `http://127.0.0.1:34567`.
@@ -80,6 +88,12 @@ impl EtcdServer {
     }
 
     fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("{log}");
+        }
+    }
+
+    fn try_spawn(&mut self) -> Result<(), String> {
         let data = self.data_dir.path().join("data");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -108,10 +122,10 @@ impl EtcdServer {
                 .arg("--client-cert-auth");
         }
         self.child = Some(command.spawn().expect("start etcd"));
-        self.wait_listening();
+        self.wait_listening()
     }
 
-    fn wait_listening(&mut self) {
+    fn wait_listening(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(self.client_address()).is_err() {
             if let Some(status) = self
@@ -119,7 +133,8 @@ impl EtcdServer {
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                panic!("etcd exited with {status}; log:\n{}", self.log());
+                self.child = None;
+                return Err(format!("etcd exited with {status}; log:\n{}", self.log()));
             }
             assert!(
                 Instant::now() < deadline,
@@ -128,6 +143,7 @@ impl EtcdServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(())
     }
 
     /// etcd's log so far.
