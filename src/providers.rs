@@ -19,7 +19,10 @@ fn tracking(provider: Provider) -> &'static str {
         Provider::Eks => "issue #7 (EKS provider, tested against moto)",
         Provider::Gke => "the GKE provider issue (not filed yet)",
         Provider::Aks => "the AKS provider issue (not filed yet)",
-        Provider::Local => "issue #6 (local provider), which needs the clusterd orchestrator (#3, #4, #5)",
+        Provider::Local => {
+            "issue #6 (local provider: its node image, node containers and clusterd upload are \
+             built — `clusterctl build node-image` works — but nodes need the clusterd node agent, #5)"
+        }
         Provider::Ssh => "the ssh provider issue (not filed yet), which needs the clusterd orchestrator (#3, #4, #5)",
     }
 }
@@ -77,7 +80,7 @@ fn not_built(kind: Provider, operation: &str) -> ProviderError {
         provider: kind,
         operation: operation.to_string(),
         detail: format!(
-            "this build of clusterctl does not include it; it is tracked in {}. Nothing was changed. \
+            "this part of it is not built yet; it is tracked in {}. Nothing was changed. \
              `clusterctl create --dry-run` validates a config and prints it fully defaulted meanwhile",
             tracking(kind)
         ),
