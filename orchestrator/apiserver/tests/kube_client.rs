@@ -10,20 +10,10 @@ use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams, PostParams, WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::watcher;
-use kube::{Client, Config};
 use serde_json::json;
-use support::TestServer;
-
-async fn client(server: &TestServer) -> Client {
-    let kubeconfig = Kubeconfig::read_from(&server.kubeconfig).expect("read kubeconfig");
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("kube config");
-    Client::try_from(config).expect("kube client")
-}
+use support::{kube_client, TestServer};
 
 fn config_map(name: &str) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": {"k": "v"}})).unwrap()
@@ -42,7 +32,7 @@ fn run<F: std::future::Future<Output = ()>>(test: F) {
 fn the_kube_watcher_lists_then_sees_applies_and_deletes() {
     let server = TestServer::start();
     run(async {
-        let client = client(&server).await;
+        let client = kube_client(&server.kubeconfig).await;
         let api: Api<ConfigMap> = Api::namespaced(client, "default");
         api.create(&PostParams::default(), &config_map("before"))
             .await
@@ -89,7 +79,7 @@ fn the_kube_watcher_lists_then_sees_applies_and_deletes() {
 fn a_streaming_list_watcher_gets_initial_events_then_changes() {
     let server = TestServer::start();
     run(async {
-        let client = client(&server).await;
+        let client = kube_client(&server.kubeconfig).await;
         let api: Api<ConfigMap> = Api::namespaced(client, "default");
         api.create(&PostParams::default(), &config_map("early"))
             .await
@@ -128,7 +118,7 @@ fn a_streaming_list_watcher_gets_initial_events_then_changes() {
 fn a_watch_from_a_compacted_revision_gets_410_expired() {
     let server = TestServer::start();
     run(async {
-        let client = client(&server).await;
+        let client = kube_client(&server.kubeconfig).await;
         let api: Api<ConfigMap> = Api::namespaced(client, "default");
         for i in 0..3 {
             api.create(&PostParams::default(), &config_map(&format!("cm-{i}")))
@@ -178,7 +168,7 @@ fn a_watch_from_a_compacted_revision_gets_410_expired() {
 fn a_custom_resource_definition_serves_its_resources() {
     let server = TestServer::start();
     run(async {
-        let client = client(&server).await;
+        let client = kube_client(&server.kubeconfig).await;
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
         let crd: CustomResourceDefinition = serde_json::from_value(json!({
             "metadata": {"name": "widgets.example.com"},

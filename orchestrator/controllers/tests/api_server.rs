@@ -13,17 +13,11 @@ use futures_util::future::join_all;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
-use support::{kubectl_binary, Kubectl, TestServer};
+use support::{kube_client, kubectl_binary, wait_for, Kubectl, TestServer};
 
-async fn client(kubeconfig: &std::path::Path) -> kube::Client {
-    let kubeconfig = Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("kube config");
-    kube::Client::try_from(config).expect("client")
-}
+/// How long a test waits for the controllers to converge.
+const WAIT: Duration = Duration::from_secs(60);
 
 /// Marks bound pods Running and Ready with an IP and confirms deletions, like a kubelet would
 /// (kwok-style), for pods on every node except `dead`; renews the node leases of `alive`.
@@ -103,17 +97,6 @@ async fn fake_kubelet(
     }
 }
 
-fn wait_for(what: &str, mut check: impl FnMut() -> Option<String>) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn get(kubectl: &Kubectl, args: &[&str]) -> String {
     let output = kubectl.run(args);
     String::from_utf8_lossy(&output.stdout).trim().to_string()
@@ -168,7 +151,7 @@ fn deployments_roll_scale_undo_expose_and_cascade_through_kubectl() {
         .expect("runtime");
     let kubeconfig = server.kubeconfig.clone();
     runtime.spawn(async move {
-        let client = client(&kubeconfig).await;
+        let client = kube_client(&kubeconfig).await;
         tokio::spawn(fake_kubelet(client.clone(), None, &[]));
         tokio::spawn(clusterd_scheduler::run(
             client.clone(),
@@ -182,7 +165,7 @@ fn deployments_roll_scale_undo_expose_and_cascade_through_kubectl() {
     });
 
     // Leader election: we hold the lease.
-    wait_for("the controllers lease", || {
+    wait_for(WAIT, "the controllers lease", || {
         Some(get(
             &kubectl,
             &[
@@ -222,7 +205,7 @@ fn deployments_roll_scale_undo_expose_and_cascade_through_kubectl() {
     );
 
     kubectl.ok(&["scale", "deployment", "web", "--replicas=4"]);
-    wait_for("4 ready replicas", || {
+    wait_for(WAIT, "4 ready replicas", || {
         Some(get(
             &kubectl,
             &[
@@ -311,7 +294,7 @@ fn deployments_roll_scale_undo_expose_and_cascade_through_kubectl() {
         "--target-port=8080",
         "--type=NodePort",
     ]);
-    let addresses = wait_for("4 endpoint addresses", || {
+    let addresses = wait_for(WAIT, "4 endpoint addresses", || {
         Some(get(
             &kubectl,
             &[
@@ -330,7 +313,7 @@ fn deployments_roll_scale_undo_expose_and_cascade_through_kubectl() {
             .all(|ip| ip.starts_with("10.244.")),
         "{addresses}"
     );
-    let slice_ports = wait_for("an EndpointSlice", || {
+    let slice_ports = wait_for(WAIT, "an EndpointSlice", || {
         Some(get(
             &kubectl,
             &[
@@ -377,7 +360,7 @@ fn deployments_roll_scale_undo_expose_and_cascade_through_kubectl() {
 
     // Cascading delete: the ReplicaSets and pods go with the Deployment.
     kubectl.ok(&["delete", "deployment", "web"]);
-    wait_for("the ReplicaSets and pods to be collected", || {
+    wait_for(WAIT, "the ReplicaSets and pods to be collected", || {
         let left = get(&kubectl, &["get", "rs,pods", "-l", "app=web", "-o", "name"]);
         left.is_empty().then_some(left)
     });
@@ -402,7 +385,7 @@ fn cluster(
         .expect("runtime");
     let kubeconfig = server.kubeconfig.clone();
     runtime.spawn(async move {
-        let client = client(&kubeconfig).await;
+        let client = kube_client(&kubeconfig).await;
         tokio::spawn(fake_kubelet(client.clone(), dead, alive));
         tokio::spawn(clusterd_scheduler::run(
             client.clone(),
@@ -433,7 +416,7 @@ fn pods_of_a_node_that_stops_heartbeating_are_replaced_on_another_node() {
     let path = server.path("web.json");
     std::fs::write(&path, manifest.to_string()).expect("write manifest");
     kubectl.ok(&["create", "-f", path.to_str().expect("utf-8 path")]);
-    wait_for("pods on node-a", || {
+    wait_for(WAIT, "pods on node-a", || {
         Some(get(
             &kubectl,
             &[
@@ -448,7 +431,7 @@ fn pods_of_a_node_that_stops_heartbeating_are_replaced_on_another_node() {
         .filter(|n| n.contains("node-a"))
     });
     // node-a never heartbeats: Unknown after 3 s, tainted, its pods evicted and replaced on node-b.
-    let taint = wait_for("the unreachable taint", || {
+    let taint = wait_for(WAIT, "the unreachable taint", || {
         Some(get(
             &kubectl,
             &[
@@ -483,7 +466,7 @@ fn pods_of_a_node_that_stops_heartbeating_are_replaced_on_another_node() {
         "",
         "node-b renews its lease"
     );
-    wait_for("4 running pods on node-b", || {
+    wait_for(WAIT, "4 running pods on node-b", || {
         let nodes = get(&kubectl, &["get", "pods", "-l", "app=web", "--field-selector=status.phase=Running", "-o", "jsonpath={.items[?(@.metadata.deletionTimestamp)].metadata.name} / {.items[*].spec.nodeName}"]);
         let ready_on_b = get(
             &kubectl,
@@ -521,7 +504,7 @@ fn deleting_a_namespace_removes_everything_in_it_and_orphaned_dependents_stay() 
         return;
     }
     let (_server, kubectl, runtime) = cluster(None, &["node-a", "node-b"]);
-    wait_for("the default ServiceAccount", || {
+    wait_for(WAIT, "the default ServiceAccount", || {
         Some(get(
             &kubectl,
             &["get", "serviceaccount", "default", "-o", "name"],
@@ -548,12 +531,12 @@ fn deleting_a_namespace_removes_everything_in_it_and_orphaned_dependents_stay() 
         "--replicas=2",
     ]);
     kubectl.ok(&["expose", "deployment", "api", "-n", "team", "--port=80"]);
-    wait_for("team's pods", || {
+    wait_for(WAIT, "team's pods", || {
         Some(get(&kubectl, &["get", "pods", "-n", "team", "-o", "name"]))
             .filter(|p| p.lines().count() == 2)
     });
     kubectl.ok(&["delete", "namespace", "team", "--wait=false"]);
-    wait_for("namespace team to be gone", || {
+    wait_for(WAIT, "namespace team to be gone", || {
         let output = kubectl.run(&["get", "namespace", "team"]);
         (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
     });
@@ -568,7 +551,7 @@ fn deleting_a_namespace_removes_everything_in_it_and_orphaned_dependents_stay() 
         "--image=nginx",
         "--replicas=2",
     ]);
-    wait_for("keep's pods", || {
+    wait_for(WAIT, "keep's pods", || {
         Some(get(
             &kubectl,
             &["get", "pods", "-l", "app=keep", "-o", "name"],
@@ -585,7 +568,7 @@ fn deleting_a_namespace_removes_everything_in_it_and_orphaned_dependents_stay() 
         r#"{"metadata":{"finalizers":["orphan"]}}"#,
     ]);
     kubectl.ok(&["delete", "deployment", "keep", "--wait=false"]);
-    wait_for("the Deployment to be gone", || {
+    wait_for(WAIT, "the Deployment to be gone", || {
         let output = kubectl.run(&["get", "deployment", "keep"]);
         (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
     });
@@ -641,7 +624,7 @@ fn a_second_server_takes_over_the_lease_when_the_leader_dies() {
                 leader_election,
                 ..ControllersConfig::default()
             };
-            run_all(client(&kubeconfig).await, config).await
+            run_all(kube_client(&kubeconfig).await, config).await
         });
         runtime
     };
@@ -660,7 +643,7 @@ fn a_second_server_takes_over_the_lease_when_the_leader_dies() {
         )
     };
     let a = start("server-a");
-    wait_for("server-a to lead", || {
+    wait_for(WAIT, "server-a to lead", || {
         Some(holder()).filter(|h| h == "server-a")
     });
     let b = start("server-b");
@@ -668,7 +651,7 @@ fn a_second_server_takes_over_the_lease_when_the_leader_dies() {
     assert_eq!(holder(), "server-a", "exactly one leader while it renews");
     let killed = Instant::now();
     a.shutdown_background();
-    wait_for("server-b to take over", || {
+    wait_for(WAIT, "server-b to take over", || {
         Some(holder()).filter(|h| h == "server-b")
     });
     assert!(

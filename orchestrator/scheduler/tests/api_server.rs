@@ -5,12 +5,14 @@
 #[path = "../../apiserver/tests/support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clusterd_scheduler::{run, SchedulerConfig};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
-use support::{kubectl_binary, Kubectl, TestServer};
+use support::{kube_client, kubectl_binary, wait_for, Kubectl, TestServer};
+
+/// How long a test waits for the scheduler.
+const WAIT: Duration = Duration::from_secs(30);
 
 fn node(name: &str, cpu: &str) -> serde_json::Value {
     json!({"apiVersion": "v1", "kind": "Node",
@@ -24,17 +26,6 @@ fn create(kubectl: &Kubectl, server: &TestServer, name: &str, object: serde_json
     let path = server.path(&format!("{name}.json"));
     std::fs::write(&path, object.to_string()).expect("write manifest");
     kubectl.ok(&["create", "-f", path.to_str().expect("utf-8 path")]);
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> Option<String>) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn jsonpath(kubectl: &Kubectl, pod: &str, path: &str) -> String {
@@ -62,17 +53,12 @@ fn pods_are_bound_and_a_pod_that_fits_nowhere_says_why_until_a_node_fits() {
         .expect("runtime");
     let kubeconfig = server.kubeconfig.clone();
     runtime.spawn(async move {
-        let kubeconfig = Kubeconfig::read_from(&kubeconfig).expect("read kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .expect("kube config");
-        let client = kube::Client::try_from(config).expect("client");
+        let client = kube_client(&kubeconfig).await;
         run(client, SchedulerConfig::default()).await
     });
 
     kubectl.ok(&["run", "web", "--image=nginx", "--restart=Never"]);
-    let bound = wait_for("web to be bound", || {
+    let bound = wait_for(WAIT, "web to be bound", || {
         Some(jsonpath(&kubectl, "web", "{.spec.nodeName}")).filter(|n| !n.is_empty())
     });
     assert!(bound == "node-a" || bound == "node-b", "bound to {bound}");
@@ -84,7 +70,7 @@ fn pods_are_bound_and_a_pod_that_fits_nowhere_says_why_until_a_node_fits() {
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big", "namespace": "default"},
         "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "4"}}}]}}),
     );
-    let message = wait_for("big to be reported unschedulable", || {
+    let message = wait_for(WAIT, "big to be reported unschedulable", || {
         Some(jsonpath(
             &kubectl,
             "big",
@@ -96,14 +82,14 @@ fn pods_are_bound_and_a_pod_that_fits_nowhere_says_why_until_a_node_fits() {
         message,
         "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
     );
-    let described = wait_for("the FailedScheduling event", || {
+    let described = wait_for(WAIT, "the FailedScheduling event", || {
         Some(kubectl.ok(&["describe", "pod", "big"])).filter(|d| d.contains("FailedScheduling"))
     });
     assert!(described.contains("2 Insufficient cpu"), "{described}");
 
     // The cluster changes: a node big enough arrives, and the pod is retried there.
     create(&kubectl, &server, "node-c", node("node-c", "8"));
-    let bound = wait_for("big to be bound", || {
+    let bound = wait_for(WAIT, "big to be bound", || {
         Some(jsonpath(&kubectl, "big", "{.spec.nodeName}")).filter(|n| !n.is_empty())
     });
     assert_eq!(bound, "node-c");

@@ -203,3 +203,32 @@ pub fn header(text: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// A kube-rs client with the credentials of `kubeconfig` (the admin kubeconfig of a test server).
+pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
+    let file = kube::config::Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
+    let config =
+        kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("kube config");
+    kube::Client::try_from(config).expect("kube client")
+}
+
+/// Polls `check` every 200 ms until it gives a value; fails the test after `timeout`.
+pub fn wait_for(
+    timeout: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<String>,
+) -> String {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
