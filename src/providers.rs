@@ -11,6 +11,7 @@ use clusterctl_provider_api::{
     Result, Scaling,
 };
 use clusterctl_provider_eks::{EksOptions, EksProvider};
+use clusterctl_provider_local::{LocalOptions, LocalProvider};
 use clusterctl_steps::Step;
 
 /// Where each provider's work is tracked, for the "not built yet" message.
@@ -19,10 +20,7 @@ fn tracking(provider: Provider) -> &'static str {
         Provider::Eks => "issue #7 (EKS provider, tested against moto)",
         Provider::Gke => "the GKE provider issue (not filed yet)",
         Provider::Aks => "the AKS provider issue (not filed yet)",
-        Provider::Local => {
-            "issue #6 (local provider: its node image, node containers and clusterd upload are \
-             built — `clusterctl build node-image` works — but nodes need the clusterd node agent, #5)"
-        }
+        Provider::Local => "issue #6 (local provider)",
         Provider::Ssh => "the ssh provider issue (not filed yet), which needs the clusterd orchestrator (#3, #4, #5)",
     }
 }
@@ -43,6 +41,8 @@ pub struct Connect {
 pub enum AnyProvider {
     /// AWS EKS.
     Eks(EksProvider),
+    /// Docker containers on this machine.
+    Local(LocalProvider),
 }
 
 /// The provider for `kind`, connected, or the error saying it is not built yet.
@@ -57,19 +57,30 @@ pub async fn get(kind: Provider, operation: &str, connect: &Connect) -> Result<A
             let provider = EksProvider::connect(connect.region.as_deref(), options).await?;
             Ok(AnyProvider::Eks(provider))
         }
+        Provider::Local => {
+            let options = LocalOptions {
+                kubeconfig: connect.kubeconfig.clone(),
+                wait: connect.wait,
+            };
+            let provider = LocalProvider::connect(options)
+                .await
+                .map_err(ProviderError::from)?;
+            Ok(AnyProvider::Local(provider))
+        }
         other => Err(not_built(other, operation)),
     }
 }
 
-/// The error for an operation outside the provider trait (image load, log export): not built yet
-/// for the providers that will offer it, not applicable to the managed clouds.
+/// The error for an operation outside the provider trait (image load, log export) on a provider
+/// other than local: not built yet for ssh, not applicable to the managed clouds.
 pub fn unsupported(kind: Provider, operation: &str) -> ProviderError {
-    if kind == Provider::Eks {
+    if matches!(kind, Provider::Eks | Provider::Gke | Provider::Aks) {
         return ProviderError::NotBuilt {
             provider: kind,
             operation: operation.to_string(),
-            detail: "EKS nodes are managed by AWS; use the local or ssh provider for this"
-                .to_string(),
+            detail: format!(
+                "{kind} nodes are managed by the cloud; this works with the local provider"
+            ),
         };
     }
     not_built(kind, operation)
@@ -92,6 +103,7 @@ impl AnyProvider {
     pub fn region(&self) -> Option<&str> {
         match self {
             AnyProvider::Eks(p) => Some(p.region()),
+            AnyProvider::Local(_) => None,
         }
     }
 
@@ -99,6 +111,7 @@ impl AnyProvider {
     pub fn create_steps(&self, config: &ClusterConfig) -> Result<Vec<Box<dyn Step>>> {
         match self {
             AnyProvider::Eks(p) => p.create_steps(config),
+            AnyProvider::Local(p) => p.create_steps(config),
         }
     }
 
@@ -106,6 +119,7 @@ impl AnyProvider {
     pub fn delete_steps(&self, cluster: &ClusterRef) -> Result<Vec<Box<dyn Step>>> {
         match self {
             AnyProvider::Eks(p) => p.delete_steps(cluster),
+            AnyProvider::Local(p) => p.delete_steps(cluster),
         }
     }
 
@@ -117,6 +131,7 @@ impl AnyProvider {
     ) -> Result<Vec<Box<dyn Step>>> {
         match self {
             AnyProvider::Eks(p) => p.create_nodegroup_steps(cluster, group),
+            AnyProvider::Local(p) => p.create_nodegroup_steps(cluster, group),
         }
     }
 
@@ -128,6 +143,7 @@ impl AnyProvider {
     ) -> Result<Vec<Box<dyn Step>>> {
         match self {
             AnyProvider::Eks(p) => p.delete_nodegroup_steps(cluster, nodegroup),
+            AnyProvider::Local(p) => p.delete_nodegroup_steps(cluster, nodegroup),
         }
     }
 
@@ -135,6 +151,7 @@ impl AnyProvider {
     pub fn upgrade_steps(&self, cluster: &ClusterRef, version: &str) -> Result<Vec<Box<dyn Step>>> {
         match self {
             AnyProvider::Eks(p) => p.upgrade_steps(cluster, version),
+            AnyProvider::Local(p) => p.upgrade_steps(cluster, version),
         }
     }
 
@@ -142,6 +159,7 @@ impl AnyProvider {
     pub async fn list_clusters(&self, region: Option<&str>) -> Result<Vec<ClusterSummary>> {
         match self {
             AnyProvider::Eks(p) => p.list_clusters(region).await,
+            AnyProvider::Local(p) => p.list_clusters(region).await,
         }
     }
 
@@ -149,6 +167,7 @@ impl AnyProvider {
     pub async fn list_nodegroups(&self, cluster: &ClusterRef) -> Result<Vec<NodeGroupSummary>> {
         match self {
             AnyProvider::Eks(p) => p.list_nodegroups(cluster).await,
+            AnyProvider::Local(p) => p.list_nodegroups(cluster).await,
         }
     }
 
@@ -156,6 +175,7 @@ impl AnyProvider {
     pub async fn list_nodes(&self, cluster: &ClusterRef) -> Result<Vec<NodeSummary>> {
         match self {
             AnyProvider::Eks(p) => p.list_nodes(cluster).await,
+            AnyProvider::Local(p) => p.list_nodes(cluster).await,
         }
     }
 
@@ -168,6 +188,7 @@ impl AnyProvider {
     ) -> Result<()> {
         match self {
             AnyProvider::Eks(p) => p.scale_nodegroup(cluster, nodegroup, scaling).await,
+            AnyProvider::Local(p) => p.scale_nodegroup(cluster, nodegroup, scaling).await,
         }
     }
 
@@ -175,6 +196,7 @@ impl AnyProvider {
     pub async fn kubeconfig_entry(&self, cluster: &ClusterRef) -> Result<Entry> {
         match self {
             AnyProvider::Eks(p) => p.kubeconfig_entry(cluster).await,
+            AnyProvider::Local(p) => p.kubeconfig_entry(cluster).await,
         }
     }
 }

@@ -32,10 +32,26 @@ pub struct ExportLogsArgs {
 }
 
 /// Runs `export`.
-pub async fn run(_global: &super::GlobalArgs, args: ExportArgs) -> anyhow::Result<()> {
+pub async fn run(global: &super::GlobalArgs, args: ExportArgs) -> anyhow::Result<()> {
+    use clusterctl_provider_local::export_logs::export_logs;
+    use clusterctl_provider_local::Engine;
     match args.what {
         ExportWhat::Logs(logs) => {
-            Err(crate::providers::unsupported(logs.provider.into(), "export logs").into())
+            let kind: clusterctl_config::Provider = logs.provider.into();
+            if kind != clusterctl_config::Provider::Local {
+                return Err(crate::providers::unsupported(kind, "export logs").into());
+            }
+            let docker = std::sync::Arc::new(Engine::connect().await?);
+            let files = export_logs(docker, &logs.name, &logs.dir).await?;
+            if !global.quiet {
+                eprintln!(
+                    "✓ Exported {} files of cluster {} to {}",
+                    files.len(),
+                    logs.name,
+                    logs.dir.display()
+                );
+            }
+            Ok(())
         }
     }
 }

@@ -26,6 +26,9 @@ pub struct ImageLoadArgs {
     /// Cluster name.
     #[arg(short = 'n', long, default_value = "clusterctl")]
     pub name: String,
+    /// Provider of the cluster (only local clusters take images from this machine's Docker).
+    #[arg(long, value_enum, env = "CLUSTERCTL_PROVIDER", default_value = "local")]
+    pub provider: super::ProviderArg,
     /// Only these nodes (comma separated).
     #[arg(long, value_delimiter = ',')]
     pub nodes: Vec<String>,
@@ -55,13 +58,37 @@ pub struct BuildNodeImageArgs {
 }
 
 /// Runs `image`.
-pub async fn run_image(_global: &super::GlobalArgs, args: ImageArgs) -> anyhow::Result<()> {
+pub async fn run_image(global: &super::GlobalArgs, args: ImageArgs) -> anyhow::Result<()> {
+    use clusterctl_provider_local::image_load::load_images;
+    use clusterctl_provider_local::Engine;
     match args.action {
-        ImageAction::Load(_) => Err(crate::providers::unsupported(
-            clusterctl_config::Provider::Local,
-            "load images",
-        )
-        .into()),
+        ImageAction::Load(load) => {
+            let kind: clusterctl_config::Provider = load.provider.into();
+            if kind != clusterctl_config::Provider::Local {
+                return Err(crate::providers::unsupported(kind, "load images").into());
+            }
+            let docker = std::sync::Arc::new(Engine::connect().await?);
+            let quiet = global.quiet;
+            let progress = move |line: String| {
+                if !quiet {
+                    eprintln!("  {line}");
+                }
+            };
+            let loaded =
+                load_images(docker, &load.name, &load.images, &load.nodes, &progress).await?;
+            let imported = loaded.iter().filter(|l| l.imported).count();
+            if !quiet {
+                eprintln!(
+                    "✓ Loaded {} image{} into cluster {}: {imported} import{}, {} already present",
+                    load.images.len(),
+                    if load.images.len() == 1 { "" } else { "s" },
+                    load.name,
+                    if imported == 1 { "" } else { "s" },
+                    loaded.len() - imported
+                );
+            }
+            Ok(())
+        }
     }
 }
 

@@ -16,6 +16,7 @@ mod error;
 pub mod handlers;
 pub mod http;
 pub mod metrics;
+pub mod node_client;
 pub mod objects;
 pub mod protobuf;
 pub mod rbac_sync;

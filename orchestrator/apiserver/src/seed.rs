@@ -1,5 +1,5 @@
-//! What a new cluster starts with: the four default namespaces, the bootstrap RBAC policy and the
-//! `kubernetes` Service — created when missing, never overwritten.
+//! What a new cluster starts with: the four default namespaces, the bootstrap RBAC policy, the
+//! `kubernetes` Service and the `kube-dns` Service — created when missing, never overwritten.
 
 use crate::storage::ObjectStore;
 use serde_json::{json, Value};
@@ -12,6 +12,10 @@ use crate::objects::encode;
 /// The namespaces every cluster has.
 pub const DEFAULT_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Offset of the cluster DNS address in the service range (10.96.0.10, as kubeadm): seeded for
+/// the `kube-system/kube-dns` Service and never handed out dynamically.
+pub const CLUSTER_DNS_OFFSET: u32 = 10;
 
 /// Creates `object` at `key` unless something is there already.
 async fn create_missing(store: &ObjectStore, key: &str, mut object: Value) -> Result<()> {
@@ -29,8 +33,9 @@ async fn create_missing(store: &ObjectStore, key: &str, mut object: Value) -> Re
     }
 }
 
-/// Creates the default namespaces, the bootstrap ClusterRoles and bindings, and the `kubernetes`
-/// Service (ClusterIP `service_ip`, port 443 to the API server's `port`).
+/// Creates the default namespaces, the bootstrap ClusterRoles and bindings, the `kubernetes`
+/// Service (ClusterIP `service_ip`, port 443 to the API server's `port`) and the `kube-dns`
+/// Service ([`kube_dns_service`]).
 pub async fn seed(store: &ObjectStore, service_ip: &str, port: u16) -> Result<()> {
     for name in DEFAULT_NAMESPACES {
         let namespace = json!({
@@ -71,5 +76,153 @@ pub async fn seed(store: &ObjectStore, service_ip: &str, port: u16) -> Result<()
         },
         "status": {"loadBalancer": {}},
     });
-    create_missing(store, "/registry/core/services/default/kubernetes", service).await
+    create_missing(store, "/registry/core/services/default/kubernetes", service).await?;
+    if let Some(dns_ip) = cluster_dns_ip(service_ip) {
+        create_missing(
+            store,
+            "/registry/core/services/kube-system/kube-dns",
+            kube_dns_service(&dns_ip.to_string()),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Publishes this API server's address as the endpoints of the `kubernetes` Service (an
+/// Endpoints and an EndpointSlice named `kubernetes` in `default`), like upstream's endpoint
+/// reconciler, so pods reach the API server through 10.96.0.1:443. Rewritten at every start when
+/// the address changed; a loopback address is not published (pods could not reach it).
+pub async fn publish_api_endpoints(
+    store: &ObjectStore,
+    ip: std::net::IpAddr,
+    port: u16,
+) -> Result<()> {
+    if ip.is_loopback() || ip.is_unspecified() {
+        return Ok(());
+    }
+    let address = ip.to_string();
+    let endpoints = json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": [{"addresses": [{"ip": address}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    });
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"kubernetes.io/service-name": "kubernetes", "endpointslice.kubernetes.io/managed-by": "clusterd-apiserver"}},
+        "addressType": if ip.is_ipv4() { "IPv4" } else { "IPv6" },
+        "endpoints": [{"addresses": [address], "conditions": {"ready": true, "serving": true, "terminating": false}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    });
+    put(
+        store,
+        "/registry/core/endpoints/default/kubernetes",
+        endpoints,
+        &["subsets"],
+    )
+    .await?;
+    put(
+        store,
+        "/registry/discovery.k8s.io/endpointslices/default/kubernetes",
+        slice,
+        &["endpoints", "ports"],
+    )
+    .await
+}
+
+/// Creates `object` at `key`, or replaces the `fields` of what is there when they differ.
+async fn put(store: &ObjectStore, key: &str, object: Value, fields: &[&str]) -> Result<()> {
+    let store_error = |source| Error::Store {
+        operation: format!("write {key}"),
+        source,
+    };
+    let Some(current) = store.get(key).await.map_err(store_error)? else {
+        return create_missing(store, key, object).await;
+    };
+    let Ok(mut existing) = serde_json::from_slice::<Value>(&current.value) else {
+        return Ok(());
+    };
+    if fields
+        .iter()
+        .all(|field| existing[*field] == object[*field])
+    {
+        return Ok(());
+    }
+    for field in fields {
+        existing[*field] = object[*field].clone();
+    }
+    match store
+        .update(key, encode(&existing), current.mod_revision)
+        .await
+    {
+        Ok(_) | Err(clusterd_store::Error::Conflict { .. }) => Ok(()),
+        Err(source) => Err(store_error(source)),
+    }
+}
+
+/// The cluster DNS address given the first address of the service range (`10.96.0.1` gives
+/// `10.96.0.10`); `None` if `first_service_ip` is not IPv4.
+pub fn cluster_dns_ip(first_service_ip: &str) -> Option<std::net::Ipv4Addr> {
+    let first: std::net::Ipv4Addr = first_service_ip.parse().ok()?;
+    let base = u32::from(first).checked_sub(1)?;
+    Some((base + CLUSTER_DNS_OFFSET).into())
+}
+
+/// The `kube-system/kube-dns` Service at `dns_ip`. Every node's agent serves DNS on that address
+/// itself, so it has no selector and carries `clusterd.io/node-local: "true"`, which tells the
+/// service proxy to leave it alone.
+pub fn kube_dns_service(dns_ip: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "kube-dns",
+            "namespace": "kube-system",
+            "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "clusterd-dns", "kubernetes.io/cluster-service": "true"},
+            "annotations": {"clusterd.io/node-local": "true"},
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": dns_ip,
+            "clusterIPs": [dns_ip],
+            "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+            ],
+            "sessionAffinity": "None",
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "internalTrafficPolicy": "Cluster",
+        },
+        "status": {"loadBalancer": {}},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cluster_dns_ip_is_the_tenth_address_of_the_service_range() {
+        assert_eq!(
+            cluster_dns_ip("10.96.0.1"),
+            Some(std::net::Ipv4Addr::new(10, 96, 0, 10))
+        );
+        assert_eq!(cluster_dns_ip("fd00::1"), None);
+    }
+
+    #[test]
+    fn kube_dns_is_selectorless_and_node_local() {
+        let service = kube_dns_service("10.96.0.10");
+        assert!(service["spec"].get("selector").is_none());
+        assert_eq!(
+            service["metadata"]["annotations"]["clusterd.io/node-local"],
+            "true"
+        );
+        assert_eq!(service["spec"]["ports"][0]["protocol"], "UDP");
+        assert_eq!(service["spec"]["ports"][1]["name"], "dns-tcp");
+    }
 }

@@ -192,6 +192,7 @@ impl ApiServer {
                 config.bind
             });
         let advertise_address = SocketAddr::new(advertise, local_addr.port()).to_string();
+        crate::seed::publish_api_endpoints(&store, advertise, local_addr.port()).await?;
         let state = Arc::new(ApiState::new(
             store,
             signer,
@@ -199,6 +200,8 @@ impl ApiServer {
             DEFAULT_SERVICE_CIDR.to_owned(),
             advertise_address.clone(),
         ));
+        state.set_node_client(crate::node_client::NodeClient::from_pki(&pki)?);
+        crate::handlers::register_metrics_api(&state);
         let revision = crate::rbac_sync::load(&state)
             .await
             .map_err(|source| Error::Store {

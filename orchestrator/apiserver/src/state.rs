@@ -6,6 +6,7 @@ use std::sync::{RwLock, RwLockReadGuard};
 use clusterd_apimachinery::registry::Registry;
 use clusterd_store::ListOptions;
 
+use crate::node_client::NodeClient;
 use crate::storage::ObjectStore;
 
 use crate::authn::{StaticTokens, TokenSigner};
@@ -36,6 +37,8 @@ pub struct ApiState {
     pub service_cidr: String,
     /// `host:port` clients reach the server at (legacy discovery's serverAddress).
     pub advertise_address: String,
+    /// Dials node agents for logs and exec (set at start from the PKI).
+    node_client: std::sync::OnceLock<NodeClient>,
 }
 
 impl ApiState {
@@ -57,7 +60,18 @@ impl ApiState {
             allocation: tokio::sync::Mutex::new(()),
             service_cidr,
             advertise_address,
+            node_client: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the client that dials node agents (once; later calls are ignored).
+    pub fn set_node_client(&self, client: NodeClient) {
+        let _ = self.node_client.set(client);
+    }
+
+    /// The client that dials node agents, if one was set.
+    pub fn node_client(&self) -> Option<&NodeClient> {
+        self.node_client.get()
     }
 
     /// The registry as it is now.
@@ -96,6 +110,15 @@ impl ApiState {
                 }
             }
         }
+    }
+
+    /// Serves a resource that is not stored as a CRD (the metrics API), listed in discovery.
+    pub fn register_custom(
+        &self,
+        custom: &clusterd_apimachinery::registry::CustomResource,
+    ) -> Result<(), clusterd_apimachinery::registry::Error> {
+        let mut registry = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        registry.register_custom(custom).map(|_| ())
     }
 
     /// Stops serving the custom resource of CRD `name` (`<plural>.<group>`).

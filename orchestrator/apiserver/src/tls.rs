@@ -1,5 +1,6 @@
-//! The HTTPS configuration: the API server certificate, client certificates requested but optional
-//! and verified against the cluster CA, HTTP/2 and HTTP/1.1 by ALPN.
+//! The HTTPS configuration: the API server certificate followed by the cluster CA, client
+//! certificates requested but optional and verified against the cluster CA, HTTP/2 and HTTP/1.1
+//! by ALPN.
 
 use std::sync::Arc;
 
@@ -25,10 +26,15 @@ pub fn server_config(pki: &ClusterPki) -> Result<ServerConfig> {
         .allow_unauthenticated()
         .build()
         .map_err(|e| tls(format!("client certificate verifier: {e}")))?;
-    let chain: Vec<CertificateDer<'static>> =
+    // The chain ends with the CA, so a joining node can check its pin (kubeadm's
+    // --discovery-token-ca-cert-hash) before it sends anything.
+    let mut chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(pki.apiserver().cert_pem().as_bytes())
             .collect::<Result<_, _>>()
             .map_err(|e| tls(format!("read api server certificate: {e}")))?;
+    for cert in CertificateDer::pem_slice_iter(pki.ca_cert_pem().as_bytes()) {
+        chain.push(cert.map_err(|e| tls(format!("read cluster ca certificate: {e}")))?);
+    }
     let key = PrivateKeyDer::from_pem_slice(pki.apiserver().key_pem().as_bytes())
         .map_err(|e| tls(format!("read api server key: {e}")))?;
     let mut config = ServerConfig::builder_with_provider(provider)

@@ -11,8 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use clusterd_apiserver::{ApiServer, ServerConfig};
 
-/// The Kubernetes version clusterd's API aims to be compatible with.
-const KUBERNETES_VERSION: &str = "v1.32.0";
+mod node;
 
 #[derive(Debug, Parser)]
 #[command(name = "clusterd", version = version_string(), about = "The clusterctl node orchestrator")]
@@ -26,7 +25,82 @@ enum Command {
     /// Run the control plane: API server and datastore.
     Server(ServerArgs),
     /// Run the node agent: pods over containerd, service proxy and DNS.
-    Agent,
+    Agent(AgentArgs),
+    /// The pause process of pod sandboxes (the entrypoint of the locally built pause image).
+    #[command(hide = true)]
+    Pause,
+    /// Bootstrap tokens nodes join with, and the CA pin they check.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a bootstrap token (a kube-system Secret, written with the server's admin
+    /// kubeconfig) and print it.
+    Create {
+        /// How long the token is accepted: 24h, 30m, 90s; 0 never expires.
+        #[arg(long, default_value = "24h")]
+        ttl: String,
+        /// The server's data directory (admin.kubeconfig, pki/).
+        #[arg(long, default_value = "/var/lib/clusterd")]
+        data_dir: PathBuf,
+    },
+    /// Print the CA pin (sha256:<hex>) that `clusterd agent --ca-cert-hash` takes.
+    CaHash {
+        /// The server's data directory (admin.kubeconfig, pki/).
+        #[arg(long, default_value = "/var/lib/clusterd")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct AgentArgs {
+    /// The API server, https://HOST:6443 (needed to join; taken from --kubeconfig otherwise).
+    #[arg(long)]
+    server: Option<String>,
+    /// Bootstrap token <id>.<secret>, used once to get the node's own certificate.
+    #[arg(long)]
+    token: Option<String>,
+    /// sha256:<hex> pin of the cluster CA's public key (as kubeadm prints it).
+    #[arg(long)]
+    ca_cert_hash: Option<String>,
+    /// Use this kubeconfig instead of joining (e.g. one issued by the server's PKI).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// The Node's name (default: the host name, lowercased).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// The agent's kubeconfig, certificates and pod directories.
+    #[arg(long, default_value = "/var/lib/clusterd/agent")]
+    data_dir: PathBuf,
+    /// The node's InternalIP (default: the address of the interface with the default route).
+    #[arg(long)]
+    node_ip: Option<IpAddr>,
+    /// containerd's socket; when nothing answers there the agent starts containerd itself.
+    #[arg(long, default_value = "/run/containerd/containerd.sock")]
+    containerd_socket: PathBuf,
+    /// Extra Node labels, k=v,k2=v2.
+    #[arg(long, default_value = "")]
+    node_labels: String,
+    /// Taints to register with, k=v:Effect,...
+    #[arg(long, default_value = "")]
+    register_with_taints: String,
+    /// The agent's HTTPS port (kubelet port).
+    #[arg(long, default_value_t = clusterd_agent::KUBELET_PORT)]
+    port: u16,
+    /// Set this pod CIDR on the Node when the server assigned none.
+    #[arg(long)]
+    pod_cidr: Option<String>,
+    /// Directory containerd reads CNI configs from.
+    #[arg(long, default_value = "/etc/cni/net.d")]
+    cni_conf_dir: PathBuf,
+    /// Do not run the service proxy (iptables rules for Services) on this node.
+    #[arg(long)]
+    disable_proxy: bool,
+    /// Do not serve the cluster DNS (10.96.0.10) on this node.
+    #[arg(long)]
+    disable_dns: bool,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +139,24 @@ struct ServerArgs {
     /// Do not run the controllers in this server (with several servers, one leads via a Lease anyway).
     #[arg(long)]
     disable_controllers: bool,
+    /// Do not run a node agent for this server's own node (it then runs no pods).
+    #[arg(long)]
+    disable_agent: bool,
+    /// This server's Node name (default: the host name, lowercased).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// This server's Node InternalIP (default: --advertise-address, else the default route's).
+    #[arg(long)]
+    node_ip: Option<IpAddr>,
+    /// Extra labels of this server's Node, k=v,k2=v2.
+    #[arg(long, default_value = "")]
+    node_labels: String,
+    /// Taints this server's Node registers with, k=v:Effect,...
+    #[arg(long, default_value = "")]
+    register_with_taints: String,
+    /// containerd's socket for this server's agent.
+    #[arg(long, default_value = "/run/containerd/containerd.sock")]
+    containerd_socket: PathBuf,
 }
 
 fn version_string() -> &'static str {
@@ -82,24 +174,163 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Some(Command::Server(args)) => run_server(args),
-        Some(Command::Agent) => {
-            eprintln!(
-                "clusterd agent (the node agent over containerd) is not built yet in this version \
-                 ({KUBERNETES_VERSION}-compatible orchestrator work is tracked in the orchestrator issues); \
-                 nothing was started"
-            );
+        Some(Command::Agent(args)) => run_agent(args),
+        Some(Command::Pause) => run_pause(),
+        Some(Command::Token(command)) => run_token(command),
+    }
+}
+
+/// `clusterd token create|ca-hash`: prints the token or the pin on stdout.
+fn run_token(command: TokenCommand) -> ExitCode {
+    use clusterd_agent::bootstrap::token;
+    let result = match command {
+        TokenCommand::CaHash { data_dir } => token::ca_hash(&data_dir).map_err(|e| e.to_string()),
+        TokenCommand::Create { ttl, data_dir } => {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime
+                    .block_on(async {
+                        let ttl = token::parse_ttl(&ttl)?;
+                        token::create_token(&data_dir, ttl)
+                            .await
+                            .map(|t| t.secret_str())
+                    })
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("start the async runtime: {e}")),
+            }
+        }
+    };
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("clusterd token: {e}");
             ExitCode::from(1)
         }
     }
 }
 
-fn run_server(args: ServerArgs) -> ExitCode {
+/// The cluster CA as the signer of approved CertificateSigningRequests (`None`, with a warning,
+/// when its files cannot be read: nodes then cannot join with a token).
+fn csr_signer(
+    data_dir: &std::path::Path,
+) -> Option<std::sync::Arc<clusterd_controllers::csr::CsrSigner>> {
+    let pki = data_dir.join("pki");
+    let read = |name: &str| std::fs::read_to_string(pki.join(name));
+    let signer = match (read("ca.crt"), read("ca.key")) {
+        (Ok(cert), Ok(key)) => {
+            clusterd_controllers::csr::CsrSigner::from_pem(&cert, &key).map_err(|e| e.to_string())
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+    };
+    match signer {
+        Ok(signer) => Some(std::sync::Arc::new(signer)),
+        Err(error) => {
+            tracing::warn!(dir = %pki.display(), %error, "no certificate signer: node certificate requests stay unsigned");
+            None
+        }
+    }
+}
+
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+}
+
+fn run_pause() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("clusterd pause: start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(clusterd_cri::pause::pause_until_signalled()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clusterd pause: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_agent(args: AgentArgs) -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("clusterd agent: start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(agent(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clusterd agent: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn agent(args: AgentArgs) -> Result<(), String> {
+    let node_name = match args.node_name {
+        Some(name) => name,
+        None => node::host_name()?,
+    };
+    let node_ip = node::node_ip(args.node_ip)?;
+    let mut config = clusterd_agent::AgentConfig::new(&node_name, node_ip, &args.data_dir);
+    config.labels = clusterd_agent::parse_labels(&args.node_labels).map_err(|e| e.to_string())?;
+    config.taints =
+        clusterd_agent::parse_taints(&args.register_with_taints).map_err(|e| e.to_string())?;
+    config.port = args.port;
+    config.pod_cidr = args.pod_cidr;
+    config.cni_conf_dir = args.cni_conf_dir;
+    let credentials = match args.kubeconfig {
+        Some(path) => node::NodeCredentials::Kubeconfig(path),
+        None => {
+            let server = args
+                .server
+                .ok_or("give --server (with --token and --ca-cert-hash to join) or --kubeconfig")?;
+            let mut join =
+                clusterd_agent::bootstrap::JoinConfig::new(&server, &node_name, &args.data_dir);
+            join.token = args.token;
+            join.ca_cert_hash = args.ca_cert_hash;
+            join.node_ips = vec![node_ip];
+            node::NodeCredentials::Join(join)
+        }
+    };
+    let options = node::NodeOptions {
+        agent: config,
+        containerd_socket: args.containerd_socket,
+        proxy: !args.disable_proxy,
+        dns: !args.disable_dns,
+    };
+    node::run(options, credentials, shutdown_signal()).await
+}
+
+fn run_server(args: ServerArgs) -> ExitCode {
+    init_logging();
+    let own_node = match server_node(&args) {
+        Ok(node) => node,
+        Err(e) => {
+            eprintln!("clusterd server: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let config = ServerConfig {
         data_dir: args.data_dir,
         bind: args.bind,
@@ -132,12 +363,23 @@ fn run_server(args: ServerArgs) -> ExitCode {
         }
         if run_controllers {
             let identity = identity();
+            let csr_signer = csr_signer(&config.data_dir);
             supervise("controllers", kubeconfig, move |client| {
                 let config = clusterd_controllers::ControllersConfig {
                     identity: identity.clone(),
+                    csr_signer: csr_signer.clone(),
                     ..Default::default()
                 };
                 clusterd_controllers::run_all(client, config)
+            });
+        }
+        if let Some(options) = own_node {
+            let url = format!("https://127.0.0.1:{}", server.local_addr().port());
+            let data_dir = config.data_dir.clone();
+            tokio::spawn(async move {
+                if let Err(error) = run_server_node(options, &url, &data_dir).await {
+                    tracing::error!(%error, "this server's node agent stopped; the node runs no pods");
+                }
             });
         }
         server.serve(shutdown_signal()).await
@@ -149,6 +391,70 @@ fn run_server(args: ServerArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The agent configuration of the server's own node, `None` with `--disable-agent`.
+fn server_node(args: &ServerArgs) -> Result<Option<node::NodeOptions>, String> {
+    if args.disable_agent {
+        return Ok(None);
+    }
+    let node_name = match &args.node_name {
+        Some(name) => name.clone(),
+        None => node::host_name()?,
+    };
+    let node_ip = node::node_ip(args.node_ip.or(args.advertise_address))?;
+    let mut agent =
+        clusterd_agent::AgentConfig::new(&node_name, node_ip, args.data_dir.join("agent"));
+    agent.labels = clusterd_agent::parse_labels(&args.node_labels).map_err(|e| e.to_string())?;
+    agent.labels.insert(
+        "node-role.kubernetes.io/control-plane".into(),
+        String::new(),
+    );
+    agent.taints =
+        clusterd_agent::parse_taints(&args.register_with_taints).map_err(|e| e.to_string())?;
+    Ok(Some(node::NodeOptions {
+        agent,
+        containerd_socket: args.containerd_socket.clone(),
+        proxy: true,
+        dns: true,
+    }))
+}
+
+/// Runs the server's own node agent: it joins this server like any agent (a short-lived token
+/// from the admin credentials, the CA pin from the PKI) the first time, and re-uses its
+/// certificate afterwards.
+async fn run_server_node(
+    options: node::NodeOptions,
+    url: &str,
+    data_dir: &std::path::Path,
+) -> Result<(), String> {
+    use clusterd_agent::bootstrap::token;
+    let agent_dir = options.agent.data_dir.clone();
+    let mut join =
+        clusterd_agent::bootstrap::JoinConfig::new(url, &options.agent.node_name, &agent_dir);
+    join.node_ips = vec![options.agent.node_ip];
+    if !agent_dir.join("kubeconfig").exists() {
+        let mut attempt = 0;
+        let created = loop {
+            attempt += 1;
+            match token::create_token(data_dir, std::time::Duration::from_secs(600)).await {
+                Ok(created) => break created,
+                Err(error) if attempt < 30 => {
+                    tracing::debug!(%error, "waiting for the API server to create this node's join token");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                Err(error) => return Err(format!("create this node's join token: {error}")),
+            }
+        };
+        join.token = Some(created.secret_str());
+        join.ca_cert_hash = Some(token::ca_hash(data_dir).map_err(|e| e.to_string())?);
+    }
+    node::run(
+        options,
+        node::NodeCredentials::Join(join),
+        shutdown_signal(),
+    )
+    .await
 }
 
 /// This server's identity in the controllers' leader-election Lease: host name and a unique suffix.

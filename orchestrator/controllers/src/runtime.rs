@@ -30,7 +30,7 @@ use crate::change::{Change, Target};
 use crate::garbage_collector::{self, Summary};
 use crate::state::{key_of, ClusterState, ControllersConfig};
 use crate::{
-    cron_job, daemon_set, deployment, endpoints, job, namespace, node_lifecycle, pod_gc,
+    cron_job, daemon_set, deployment, endpoints, job, namespace, node_ipam, node_lifecycle, pod_gc,
     replica_set, service, stateful_set,
 };
 use crate::{Error, Result};
@@ -134,6 +134,11 @@ pub async fn run_controllers(client: Client, config: ControllersConfig) -> Resul
     spawn_watch::<EndpointSlice>(&client, &tx);
     spawn_watch::<ServiceAccount>(&client, &tx);
     drop(tx);
+    // Aborted when this future is dropped (leadership lost), like the rest of the pass loop.
+    let _csr = config
+        .csr_signer
+        .clone()
+        .map(|signer| AbortOnDrop(tokio::spawn(crate::csr::run(client.clone(), signer))));
 
     let mut state = ClusterState::default();
     let mut relists: HashMap<&'static str, Vec<Value>> = HashMap::new();
@@ -171,6 +176,15 @@ pub async fn run_controllers(client: Client, config: ControllersConfig) -> Resul
         {
             tracing::debug!("controllers wrote changes");
         }
+    }
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -215,6 +229,7 @@ pub fn reconcile_pass(state: &ClusterState, config: &ControllersConfig) -> Vec<C
     changes.extend(cron_job::reconcile_all(state));
     changes.extend(endpoints::reconcile_all(state));
     changes.extend(service::reconcile_all(state));
+    changes.extend(node_ipam::reconcile_all(state, config));
     changes.extend(node_lifecycle::reconcile_all(state, config));
     changes.extend(pod_gc::reconcile_all(state));
     let summaries = garbage_collector::summaries(state);

@@ -166,6 +166,13 @@ pub struct ControllersConfig {
     pub identity: String,
     /// Leader-election timings.
     pub leader_election: crate::leader_election::LeaderElectionConfig,
+    /// The cluster CA that signs approved CertificateSigningRequests; `None` leaves them unsigned
+    /// (and unapproved: the `csr` controller does not run).
+    pub csr_signer: Option<std::sync::Arc<crate::csr::CsrSigner>>,
+    /// The range node pod CIDRs are carved from (`--cluster-cidr`, 10.244.0.0/16).
+    pub cluster_cidr: String,
+    /// The prefix length of each node's pod CIDR (`--node-cidr-mask-size`, 24).
+    pub node_cidr_mask_size: u8,
 }
 
 impl Default for ControllersConfig {
@@ -175,6 +182,9 @@ impl Default for ControllersConfig {
             pod_eviction_timeout: std::time::Duration::from_secs(300),
             identity: "clusterd".into(),
             leader_election: crate::leader_election::LeaderElectionConfig::default(),
+            csr_signer: None,
+            cluster_cidr: "10.244.0.0/16".into(),
+            node_cidr_mask_size: 24,
         }
     }
 }

@@ -79,6 +79,33 @@ impl CriRuntime {
         &self.socket
     }
 
+    /// `ctr tasks exec` of `cmd` in container `id` (see [`Runtime::exec_command`]). The CRI
+    /// plugin keeps its containers as containerd tasks in [`CRI_NAMESPACE`], so `ctr` reaches them
+    /// directly; unlike CRI's websocket streaming, its stdin can be closed (`echo x | kubectl exec
+    /// -i pod -- cat` ends).
+    pub fn ctr_exec_command(
+        &self,
+        id: &str,
+        exec_id: &str,
+        cmd: &[String],
+        tty: bool,
+    ) -> std::process::Command {
+        let mut command = std::process::Command::new(&self.ctr);
+        command.arg("--address").arg(&self.socket).args([
+            "--namespace",
+            CRI_NAMESPACE,
+            "tasks",
+            "exec",
+            "--exec-id",
+            exec_id,
+        ]);
+        if tty {
+            command.arg("--tty");
+        }
+        command.arg(id).args(cmd);
+        command
+    }
+
     fn runtime(&self) -> RuntimeServiceClient<Channel> {
         self.runtime.clone()
     }
@@ -459,5 +486,31 @@ impl Runtime for CriRuntime {
             .await
             .map_err(|s| Error::cri("ReopenContainerLog", id, &s))?;
         Ok(())
+    }
+
+    async fn attach_url(&self, id: &str, stdin: bool, tty: bool) -> Result<String> {
+        let answer = self
+            .runtime()
+            .attach(api::AttachRequest {
+                container_id: id.to_owned(),
+                stdin,
+                tty,
+                stdout: true,
+                stderr: !tty,
+            })
+            .await
+            .map_err(|s| Error::cri("Attach", id, &s))?
+            .into_inner();
+        Ok(answer.url)
+    }
+
+    fn exec_command(
+        &self,
+        id: &str,
+        exec_id: &str,
+        cmd: &[String],
+        tty: bool,
+    ) -> Result<std::process::Command> {
+        Ok(self.ctr_exec_command(id, exec_id, cmd, tty))
     }
 }

@@ -133,6 +133,15 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// The runtime cannot do this operation (e.g. the fake runtime cannot run host processes).
+    #[error("{operation} is not supported by this runtime: {reason}")]
+    Unsupported {
+        /// The operation asked for.
+        operation: &'static str,
+        /// Why it is not available.
+        reason: &'static str,
+    },
+
     /// A CRI log line did not have the `<time> <stream> <P|F> <message>` shape.
     #[error("malformed cri log line {line:?}: {reason}")]
     MalformedLogLine {

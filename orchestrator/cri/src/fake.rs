@@ -64,6 +64,7 @@ struct State {
     sandboxes: BTreeMap<String, (api::PodSandboxConfig, api::PodSandboxState)>,
     containers: BTreeMap<String, (String, api::ContainerConfig, api::ContainerState)>,
     exec_output: ExecOutput,
+    exit_codes: HashMap<String, i32>,
     next_id: u64,
 }
 
@@ -131,6 +132,15 @@ impl FakeRuntime {
     /// What every later `exec_sync` returns.
     pub fn set_exec_output(&self, output: ExecOutput) {
         self.lock().exec_output = output;
+    }
+
+    /// Makes a running container exit with `exit_code`, as if its process ended.
+    pub fn exit_container(&self, id: &str, exit_code: i32) {
+        let mut state = self.lock();
+        if let Some(container) = state.containers.get_mut(id) {
+            container.2 = api::ContainerState::ContainerExited;
+            state.exit_codes.insert(id.to_owned(), exit_code);
+        }
     }
 
     /// Every call so far, in order.
@@ -380,6 +390,7 @@ impl Runtime for FakeRuntime {
             image: config.image.clone(),
             labels: config.labels.clone(),
             log_path: config.log_path.clone(),
+            exit_code: state.exit_codes.get(id).copied().unwrap_or_default(),
             ..Default::default()
         })
     }

@@ -168,6 +168,47 @@ pub trait Runtime: Send + Sync {
 
     /// Makes the runtime reopen the container's log file, after the agent rotated it.
     fn reopen_container_log(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// The URL on the runtime's streaming server (CRI `Attach`) where the caller attaches to the
+    /// running container `id`'s stdio: a one-time `v4.channel.k8s.io` WebSocket (or SPDY)
+    /// endpoint, what `kubectl attach` is relayed to. The container needs `stdin` in its config
+    /// for `stdin`; `tty` must match the container's.
+    ///
+    /// The default says the runtime cannot do it.
+    fn attach_url(
+        &self,
+        id: &str,
+        stdin: bool,
+        tty: bool,
+    ) -> impl Future<Output = Result<String>> + Send {
+        let _ = (id, stdin, tty);
+        async {
+            Err(crate::Error::Unsupported {
+                operation: "attach_url",
+                reason: "this runtime has no streaming server",
+            })
+        }
+    }
+
+    /// A host command that runs `cmd` as a new process in the running container `id`, with the
+    /// command's own stdin, stdout and stderr (which must be a terminal when `tty`), exiting with
+    /// the process's exit code: what an interactive `kubectl exec` drives. `exec_id` names the
+    /// process in the runtime and must be unique per container.
+    ///
+    /// The default says the runtime cannot do it.
+    fn exec_command(
+        &self,
+        id: &str,
+        exec_id: &str,
+        cmd: &[String],
+        tty: bool,
+    ) -> Result<std::process::Command> {
+        let _ = (id, exec_id, cmd, tty);
+        Err(crate::Error::Unsupported {
+            operation: "exec_command",
+            reason: "this runtime runs no host processes",
+        })
+    }
 }
 
 #[cfg(test)]

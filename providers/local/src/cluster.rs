@@ -289,11 +289,11 @@ mod tests {
             .await
             .unwrap();
         docker
-            .create_network("clusterctl-dev", &names::cluster_labels("dev"))
+            .create_network("clusterctl-dev", &names::cluster_labels("dev"), None)
             .await
             .unwrap();
         docker
-            .create_network("clusterctl-devx", &names::cluster_labels("devx"))
+            .create_network("clusterctl-devx", &names::cluster_labels("devx"), None)
             .await
             .unwrap();
 

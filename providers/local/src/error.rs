@@ -73,6 +73,46 @@ pub enum Error {
     /// The bundled clusterd could not be located or read.
     #[error(transparent)]
     Bundle(#[from] clusterctl_bundle::Error),
+    /// No container of this cluster exists (or none of the needed role).
+    #[error("cluster {cluster:?} {detail}; `clusterctl get clusters --provider local` lists the clusters on this Docker daemon")]
+    ClusterNotFound {
+        /// The cluster name.
+        cluster: String,
+        /// What is missing ("has no server node", "does not exist").
+        detail: String,
+    },
+    /// The admin kubeconfig clusterd wrote inside the server node is missing or unusable.
+    #[error("admin kubeconfig {path} in node {node}: {detail}")]
+    AdminKubeconfig {
+        /// The server node container.
+        node: String,
+        /// The path inside the node.
+        path: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A call to the cluster's Kubernetes API failed.
+    #[error("{operation} on the API server of cluster {cluster} ({server}): {detail}")]
+    Api {
+        /// What was asked ("GET /readyz", "list nodes").
+        operation: String,
+        /// The cluster name.
+        cluster: String,
+        /// The API server URL used.
+        server: String,
+        /// The client's error chain or the server's answer.
+        detail: String,
+    },
+    /// A node or the cluster is not (yet) in the state a step needs: a node without an address,
+    /// an API server that did not answer in time, nodes that did not become Ready.
+    #[error("{detail}")]
+    NotReady {
+        /// What is not ready, why, and the tail of the clusterd logs concerned.
+        detail: String,
+    },
+    /// The user's kubeconfig could not be read or written.
+    #[error(transparent)]
+    Kubeconfig(#[from] clusterctl_kubeconfig::Error),
     /// The request is invalid before anything is done (bad cluster name, no free port).
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -114,6 +154,13 @@ impl From<Error> for ProviderError {
         match error {
             Error::Run(run) => ProviderError::Run(run),
             Error::Invalid(message) => ProviderError::InvalidRequest { message },
+            Error::ClusterNotFound { cluster, detail } => ProviderError::NotFound {
+                what: "local cluster",
+                name: cluster,
+                hint: Some(format!(
+                    "it {detail}; `clusterctl get clusters --provider local` lists the clusters on this Docker daemon"
+                )),
+            },
             other => ProviderError::Other(Box::new(other)),
         }
     }

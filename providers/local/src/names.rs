@@ -11,6 +11,9 @@ use clusterctl_provider_api::labels;
 use crate::docker::Labels;
 use crate::{Error, Result};
 
+/// Marks a cluster network created on a subnet of its own, whose nodes have fixed addresses.
+pub const FIXED_ADDRESSES_LABEL: &str = "clusterctl.io/fixed-addresses";
+
 /// Longest cluster name: container names are `<cluster>-server-<n>` and must stay DNS labels.
 pub const MAX_CLUSTER_NAME: usize = 40;
 

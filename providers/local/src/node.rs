@@ -97,6 +97,7 @@ impl NodeSpec {
             image: self.image.clone(),
             labels: names::node_labels(&self.cluster, self.role),
             network: Some(names::network(&self.cluster)),
+            ipv4_address: None,
             cmd: None,
             env: Vec::new(),
             cap_add: vec!["ALL".into()],

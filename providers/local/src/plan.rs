@@ -2,6 +2,7 @@
 //! their image, ports and mounts. Every create step works on one [`LocalCluster`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use clusterctl_config::{ClusterConfig, Protocol};
 
@@ -10,6 +11,9 @@ use crate::names::{self, Role};
 use crate::node::{HostFacts, NodeSpec};
 use crate::node_image::{NodeImageSpec, DEFAULT_REFERENCE};
 use crate::{Error, Result};
+
+/// How long each wait (API server up, nodes Ready) lasts by default.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(180);
 
 /// How many node containers are created or worked on at once.
 pub const DEFAULT_PARALLELISM: usize = 4;
@@ -39,6 +43,8 @@ pub struct LocalCluster {
     pub host: HostFacts,
     /// Bound on per-node parallelism.
     pub parallelism: usize,
+    /// Bound on each wait (`--wait`): the API server answering, every node Ready.
+    pub wait: Duration,
 }
 
 impl LocalCluster {
@@ -58,6 +64,7 @@ impl LocalCluster {
             mounts: Vec::new(),
             host: HostFacts::detect(),
             parallelism: DEFAULT_PARALLELISM,
+            wait: DEFAULT_WAIT,
         })
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clusterctl_bundle::Clusterd;
 use clusterctl_provider_local::cluster::{list_clusters, list_nodes};
 use clusterctl_provider_local::docker::{ContainerSpec, ContainerState, DockerApi, Labels};
-use clusterctl_provider_local::steps::{create_steps, delete_steps};
+use clusterctl_provider_local::steps::{delete_steps, provision_steps};
 use clusterctl_provider_local::{LocalCluster, Role};
 use clusterctl_steps::{Ctx, NullReporter, RecordingReporter, Runner};
 
@@ -35,7 +35,7 @@ async fn create_rediscover_and_delete_touch_only_the_clusters_resources() {
     let mut cluster = LocalCluster::new(docker.clone(), &name).unwrap();
     cluster.agents = 1;
     cluster.image = support::node_image(docker.as_ref()).await;
-    let steps = || create_steps(&cluster, Arc::new(clusterd.clone()));
+    let steps = || provision_steps(&cluster, Arc::new(clusterd.clone()));
 
     // A dry run on a fresh name plans the changes and makes none.
     let dry = Ctx::new(Arc::new(NullReporter)).with_dry_run(true);
@@ -117,14 +117,19 @@ async fn create_rediscover_and_delete_touch_only_the_clusters_resources() {
     guard.extra_networks.push(network.clone());
     docker.create_volume(&volume, &Labels::new()).await.unwrap();
     docker
-        .create_network(&network, &Labels::new())
+        .create_network(&network, &Labels::new(), None)
         .await
         .unwrap();
 
-    Runner::new(delete_steps(docker.clone(), &name))
-        .run(&Ctx::new(Arc::new(NullReporter)))
-        .await
-        .unwrap();
+    let kubeconfig = tempfile::tempdir().unwrap();
+    Runner::new(delete_steps(
+        docker.clone(),
+        &name,
+        Some(kubeconfig.path().join("config")),
+    ))
+    .run(&Ctx::new(Arc::new(NullReporter)))
+    .await
+    .unwrap();
 
     let filter = format!("label=clusterctl.io/cluster={name}");
     assert!(docker_cli(&["ps", "-aq", "--filter", &filter]).is_empty());
@@ -164,7 +169,7 @@ async fn a_failed_create_cleans_up_what_it_made() {
     std::fs::write(&broken, b"not an executable").unwrap();
     let clusterd = Arc::new(Clusterd::from_file(&broken).unwrap());
 
-    let error = Runner::new(create_steps(&cluster, clusterd))
+    let error = Runner::new(provision_steps(&cluster, clusterd))
         .run(&Ctx::new(Arc::new(NullReporter)))
         .await
         .unwrap_err();

@@ -47,7 +47,7 @@ async fn labelled_network_volume_and_container_are_found_by_label_and_removed() 
 
     let labels = names::cluster_labels(&cluster);
     docker
-        .create_network(&names::network(&cluster), &labels)
+        .create_network(&names::network(&cluster), &labels, None)
         .await
         .unwrap();
     docker

@@ -134,6 +134,9 @@ const SPECS: &[Spec] = &[
     Spec { gv: RBAC, resource: "clusterroles", singular: "clusterrole", kind: "ClusterRole", namespaced: false, short: NONE, categories: NONE, verbs: FULL, subs: &[] },
     Spec { gv: RBAC, resource: "rolebindings", singular: "rolebinding", kind: "RoleBinding", namespaced: true, short: NONE, categories: NONE, verbs: FULL, subs: &[] },
     Spec { gv: RBAC, resource: "roles", singular: "role", kind: "Role", namespaced: true, short: NONE, categories: NONE, verbs: FULL, subs: &[] },
+    // certificates.k8s.io/v1
+    Spec { gv: ("certificates.k8s.io", "v1"), resource: "certificatesigningrequests", singular: "certificatesigningrequest", kind: "CertificateSigningRequest", namespaced: false, short: &["csr"], categories: NONE, verbs: FULL,
+        subs: &[Sub { name: "approval", kind: None, verbs: GET_PATCH_UPDATE }, STATUS] },
     // coordination.k8s.io/v1
     Spec { gv: ("coordination.k8s.io", "v1"), resource: "leases", singular: "lease", kind: "Lease", namespaced: true, short: NONE, categories: NONE, verbs: FULL, subs: &[] },
     // apiextensions.k8s.io/v1

@@ -1,5 +1,6 @@
 //! Upstream's per-resource column sets and row functions.
 
+mod certificates;
 mod config;
 mod events;
 mod network;
@@ -110,6 +111,9 @@ pub(crate) fn printer_for(resource: &ResourceInfo) -> Printer {
         ("", "configmaps") => p(config::CONFIGMAP_COLUMNS, config::configmap_row),
         ("", "secrets") => p(config::SECRET_COLUMNS, config::secret_row),
         ("", "serviceaccounts") => p(config::SERVICE_ACCOUNT_COLUMNS, config::service_account_row),
+        ("certificates.k8s.io", "certificatesigningrequests") => {
+            p(certificates::CSR_COLUMNS, certificates::csr_row)
+        }
         ("coordination.k8s.io", "leases") => p(config::LEASE_COLUMNS, config::lease_row),
         ("rbac.authorization.k8s.io", "roles" | "clusterroles") => {
             p(config::ROLE_COLUMNS, config::role_row)

@@ -2,9 +2,12 @@
 
 mod auth;
 mod context;
+mod csr;
 mod delete;
 mod discovery;
 mod info;
+mod metrics_api;
+mod node_proxy;
 mod node_restriction;
 mod openapi;
 mod patch;
@@ -22,6 +25,8 @@ mod write;
 pub use auth::{authenticate, authenticate_token, is_public_path};
 pub use context::{now_timestamp, Ctx};
 pub use info::GIT_VERSION;
+pub use metrics_api::register as register_metrics_api;
+pub use node_proxy::UpgradeSlot;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -65,7 +70,11 @@ pub async fn handle(
     let path = request.uri().path().to_owned();
     let query = query_params(request.uri().query());
     let info = RequestInfo::parse(method.as_str(), &path, &query);
-    let (parts, incoming) = request.into_parts();
+    let (mut parts, incoming) = request.into_parts();
+    // exec/attach/portforward splice the upgraded connection; park it where their handler finds it.
+    if let Some(upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
+        parts.extensions.insert(UpgradeSlot::new(upgrade));
+    }
     // The body is read before anything can refuse the request, so the connection stays usable.
     let body = if matches!(
         parts.method,
@@ -223,8 +232,12 @@ async fn route(
     node_restriction::check(&ctx, &body, &media).await?;
     let sub = info.subresource.as_str();
     let response = match (info.verb.as_str(), sub) {
+        _ if ctx.target.group == metrics_api::GROUP => metrics_api::serve(&ctx).await?,
         (_, "scale") => scale::scale(&ctx, &method, &body, &content_type).await?,
-        ("get", "" | "status") => {
+        ("get" | "create", "exec" | "attach" | "portforward") => {
+            node_proxy::connect(&ctx, request).await?
+        }
+        ("get", "" | "status" | "approval") => {
             if is_true(query.get("watch")) {
                 watch::watch(&ctx, state.clone()).await?
             } else {
@@ -256,12 +269,12 @@ async fn route(
                 }
             }
         }
-        ("update", "" | "status") => {
+        ("update", "" | "status" | "approval") => {
             let response = update::update(&ctx, decode_body(&body, &media)?).await?;
             after_write(state, &ctx, &response);
             response
         }
-        ("patch", "" | "status") => {
+        ("patch", "" | "status" | "approval") => {
             let response = patch::patch(&ctx, &body, &content_type).await?;
             after_write(state, &ctx, &response);
             response
@@ -278,7 +291,7 @@ async fn route(
             let options = delete::DeleteOptions::parse(&ctx, &body)?;
             delete::delete_collection(&ctx, &options).await?
         }
-        ("get", "log") => return Err(pods::log(&ctx).await),
+        ("get", "log") => node_proxy::log(&ctx).await?,
         _ => {
             return Err(StatusError::bad_request(format!(
                 "the server does not serve {} on {}/{sub} yet",

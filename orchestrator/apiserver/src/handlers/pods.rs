@@ -1,5 +1,5 @@
 //! Pod subresources served by the API server itself: `binding` (what a scheduler posts),
-//! `eviction`, and `log`'s answer while no node agent streams it.
+//! and `eviction` (`log`, `exec`, `attach` and `portforward` go to the node agent: `node_proxy`).
 
 use clusterd_apimachinery::status::StatusError;
 use http::Response;
@@ -8,31 +8,6 @@ use serde_json::{json, Value};
 use super::context::{self, now_timestamp, Ctx};
 use super::{delete, write};
 use crate::http::Body;
-
-/// `GET pods/<name>/log`: why there is no log to stream (the node agent serves running containers).
-pub async fn log(ctx: &Ctx<'_>) -> StatusError {
-    let pod = match crate::objects::get(&ctx.state.store, &ctx.target, &ctx.key(), &ctx.info.name)
-        .await
-    {
-        Ok(Some(pod)) => pod.object,
-        Ok(None) => return ctx.not_found(),
-        Err(e) => return e,
-    };
-    let container = match ctx.param("container") {
-        "" => context::text(&pod, "/spec/containers/0/name").to_owned(),
-        name => name.to_owned(),
-    };
-    let node = context::text(&pod, "/spec/nodeName");
-    if node.is_empty() || context::text(&pod, "/status/phase") == "Pending" {
-        return StatusError::bad_request(format!(
-            "container \"{container}\" in pod \"{}\" is waiting to start: ContainerCreating",
-            ctx.info.name
-        ));
-    }
-    StatusError::service_unavailable(format!(
-        "the node agent of node \"{node}\" does not serve logs yet"
-    ))
-}
 
 /// `POST pods/<name>/binding`: sets the pod's node (what a scheduler does).
 pub async fn bind(ctx: &Ctx<'_>, binding: &Value) -> Result<Response<Body>, StatusError> {

@@ -2,8 +2,8 @@
 //! their field descriptions), so `kubectl explain` can walk every field.
 
 use k8s_openapi::api::{
-    apps, authentication, authorization, autoscaling, batch, coordination, core, discovery, events,
-    networking, rbac,
+    apps, authentication, authorization, autoscaling, batch, certificates, coordination, core,
+    discovery, events, networking, rbac,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
@@ -57,6 +57,7 @@ fn add(generator: &mut SchemaGenerator, group: &str, version: &str, kind: &str) 
         "rbac.authorization.k8s.io" "v1" "ClusterRole" => rbac::v1::ClusterRole,
         "rbac.authorization.k8s.io" "v1" "RoleBinding" => rbac::v1::RoleBinding,
         "rbac.authorization.k8s.io" "v1" "Role" => rbac::v1::Role,
+        "certificates.k8s.io" "v1" "CertificateSigningRequest" => certificates::v1::CertificateSigningRequest,
         "coordination.k8s.io" "v1" "Lease" => coordination::v1::Lease,
         "apiextensions.k8s.io" "v1" "CustomResourceDefinition" => apiextensions::v1::CustomResourceDefinition,
         "discovery.k8s.io" "v1" "EndpointSlice" => discovery::v1::EndpointSlice,

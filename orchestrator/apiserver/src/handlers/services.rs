@@ -105,6 +105,7 @@ pub async fn allocate(
             ))
         })?;
         (10..size - 1)
+            .filter(|offset| *offset != crate::seed::CLUSTER_DNS_OFFSET)
             .map(|offset| Ipv4Addr::from(base + offset).to_string())
             .find(|ip| !ips.contains(ip))
             .ok_or_else(|| {

@@ -8,18 +8,27 @@ use http::Response;
 use serde_json::{json, Value};
 
 use super::context::{metadata_mut, text, with_type, Ctx};
-use super::services;
 use super::write::{
     add_warnings, check_namespace, check_strict, check_type, invalid, track_fields,
     CONFLICT_RETRIES,
 };
+use super::{csr, services};
 use crate::http::{json_response, Body};
 use crate::objects::{self, encode, set_resource_version, Stored, Target};
 
 /// Merges a requested new state into the stored object as upstream's update strategies do: system
 /// metadata is kept, the status subresource writes only status, the main resource keeps status,
 /// and the generation moves when the spec changes.
-pub fn merge_update(ctx: &Ctx<'_>, old: &Value, mut new: Value) -> Value {
+pub fn merge_update(ctx: &Ctx<'_>, old: &Value, new: Value) -> Value {
+    if csr::is_csr(&ctx.target) {
+        let requested = new.clone();
+        let merged = merge_generic(ctx, old, new);
+        return csr::merge(&ctx.info.subresource, old, &requested, merged);
+    }
+    merge_generic(ctx, old, new)
+}
+
+fn merge_generic(ctx: &Ctx<'_>, old: &Value, mut new: Value) -> Value {
     let status_write = ctx.info.subresource == "status";
     if status_write {
         let mut merged = old.clone();
@@ -121,7 +130,10 @@ pub async fn write_update(
     }
     let mut new = new;
     defaulting::apply_defaults(&mut new);
-    let errors = validation::validate_update(&existing.object, &new);
+    let mut errors = validation::validate_update(&existing.object, &new);
+    if csr::is_csr(&ctx.target) {
+        errors.extend(csr::validate_update(&existing.object, &new));
+    }
     if !errors.is_empty() {
         return Err(invalid(&ctx.target, &name, &errors));
     }

@@ -306,6 +306,12 @@ pub async fn prepare_create(
         metadata_mut(&mut object).remove("generation");
     }
     initial_status(&ctx.target, &mut object);
+    if super::csr::is_csr(&ctx.target) {
+        let errors = super::csr::prepare_create(ctx.user, &mut object);
+        if !errors.is_empty() {
+            return Err(invalid(&ctx.target, &name, &errors));
+        }
+    }
     defaulting::apply_defaults(&mut object);
     // Upstream's mutating admission on create: ServiceAccount, Priority, DefaultTolerationSeconds.
     defaulting::admit(&mut object);

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, ImportImageOptions, InspectContainerOptions,
-    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions,
+    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions, LogsOptions,
     RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions, StopContainerOptions,
     UploadToContainerOptions,
 };
@@ -22,7 +22,7 @@ use super::models::{
 };
 use super::{
     ContainerInfo, ContainerSpec, DockerApi, EngineInfo, ExecOutput, ImageInfo, ImageStream,
-    Labels, NetworkInfo, VolumeInfo,
+    Labels, NetworkInfo, NetworkIpam, VolumeInfo,
 };
 use crate::{Error, Result};
 use clusterctl_steps::BoxFuture;
@@ -85,12 +85,22 @@ impl DockerApi for Engine {
         &'a self,
         name: &'a str,
         labels: &'a Labels,
+        ipam: Option<&'a NetworkIpam>,
     ) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move {
             let request = NetworkCreateRequest {
                 name: name.to_owned(),
                 driver: Some("bridge".into()),
                 labels: Some(labels.clone().into_iter().collect()),
+                ipam: ipam.map(|ipam| Ipam {
+                    config: Some(vec![IpamConfig {
+                        subnet: Some(ipam.subnet.clone()),
+                        gateway: Some(ipam.gateway.clone()),
+                        ip_range: ipam.ip_range.clone(),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
                 ..Default::default()
             };
             let response = self
@@ -129,6 +139,13 @@ impl DockerApi for Engine {
                     id: network.id.unwrap_or_default(),
                     name: network.name.unwrap_or_default(),
                     labels: sorted(network.labels),
+                    subnet: network
+                        .ipam
+                        .and_then(|ipam| ipam.config)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|config| config.subnet)
+                        .find(|subnet| !subnet.contains(':')),
                 })
                 .collect())
         })
@@ -325,6 +342,101 @@ impl DockerApi for Engine {
                 .map_err(failed)?;
             output.exit_code = inspected.exit_code.unwrap_or(-1);
             Ok(output)
+        })
+    }
+
+    fn exec_with_input<'a>(
+        &'a self,
+        container: &'a str,
+        argv: &'a [String],
+        mut input: ImageStream,
+    ) -> BoxFuture<'a, Result<ExecOutput>> {
+        Box::pin(async move {
+            use tokio::io::AsyncWriteExt as _;
+            let failed =
+                |error: bollard::errors::Error| Error::docker("exec in", container, detail(error));
+            let options = CreateExecOptions {
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(argv.to_vec()),
+                ..Default::default()
+            };
+            let created = self
+                .docker
+                .create_exec(container, options)
+                .await
+                .map_err(failed)?;
+            let mut output = ExecOutput::default();
+            if let StartExecResults::Attached {
+                output: mut stream,
+                input: mut stdin,
+            } = self
+                .docker
+                .start_exec(&created.id, None)
+                .await
+                .map_err(failed)?
+            {
+                let writer = async {
+                    while let Some(chunk) = input.next().await {
+                        stdin.write_all(&chunk?).await?;
+                    }
+                    stdin.shutdown().await
+                };
+                let reader = async {
+                    let mut output = ExecOutput::default();
+                    while let Some(chunk) = stream.next().await {
+                        match chunk.map_err(failed)? {
+                            LogOutput::StdErr { message } => {
+                                output.stderr.push_str(&String::from_utf8_lossy(&message));
+                            }
+                            LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                                output.stdout.push_str(&String::from_utf8_lossy(&message));
+                            }
+                            LogOutput::StdIn { .. } => {}
+                        }
+                    }
+                    Ok::<ExecOutput, Error>(output)
+                };
+                let (written, read) = tokio::join!(writer, reader);
+                output = read?;
+                written.map_err(|error| {
+                    Error::docker(
+                        "stream stdin of exec in",
+                        container,
+                        format!("{error}; the command said: {}", output.combined()),
+                    )
+                })?;
+            }
+            let inspected = self
+                .docker
+                .inspect_exec(&created.id)
+                .await
+                .map_err(failed)?;
+            output.exit_code = inspected.exit_code.unwrap_or(-1);
+            Ok(output)
+        })
+    }
+
+    fn logs<'a>(
+        &'a self,
+        container: &'a str,
+        tail: Option<usize>,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move {
+            let options = LogsOptions {
+                stdout: true,
+                stderr: true,
+                tail: tail.map_or_else(|| "all".to_owned(), |n| n.to_string()),
+                ..Default::default()
+            };
+            let mut stream = self.docker.logs(container, Some(options));
+            let mut text = String::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| Error::docker("logs", container, detail(e)))?;
+                text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            }
+            Ok(text)
         })
     }
 

@@ -2,7 +2,7 @@
 //!
 //! It keeps containers, networks, volumes and images as Docker would (label filters, "already
 //! gone" removals), unpacks uploaded tars into a per-container file map, and answers
-//! `sha256sum <file>` and `mv -f <from> <to>` from that map; other commands get the scripted [`FakeDocker::on_exec`] answer.
+//! `sha256sum <file>`, `test -s|-e <file>` and `mv -f <from> <to>` from that map; other commands get the scripted [`FakeDocker::on_exec`] answer.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 
 use super::{
     ContainerInfo, ContainerSpec, ContainerState, DockerApi, EngineInfo, ExecOutput, ImageInfo,
-    ImageStream, Labels, NetworkInfo, VolumeInfo,
+    ImageStream, Labels, NetworkInfo, NetworkIpam, VolumeInfo,
 };
 use crate::{Error, Result};
 use clusterctl_steps::BoxFuture;
@@ -38,6 +38,8 @@ pub enum Call {
     RemoveContainer(String),
     /// `exec(container, argv)`.
     Exec(String, Vec<String>),
+    /// `exec_with_input(container, argv)`, with the number of bytes streamed to stdin.
+    ExecWithInput(String, Vec<String>, usize),
     /// `upload(container, dir)`, with the paths of the files the tar held.
     Upload(String, String, Vec<String>),
     /// `import_image(reference, changes)`.
@@ -53,11 +55,12 @@ type ExecHandler = Box<dyn Fn(&str, &[String]) -> ExecOutput + Send + Sync>;
 #[derive(Default)]
 struct State {
     calls: Vec<Call>,
-    networks: BTreeMap<String, Labels>,
+    networks: BTreeMap<String, (Labels, String)>,
     volumes: BTreeMap<String, Labels>,
     containers: BTreeMap<String, ContainerInfo>,
     images: BTreeMap<String, ImageInfo>,
     files: BTreeMap<(String, String), Vec<u8>>,
+    logs: BTreeMap<String, String>,
     next_id: u64,
 }
 
@@ -149,6 +152,13 @@ impl FakeDocker {
             .map(|image| image.labels.clone())
     }
 
+    /// Sets what `docker logs <container>` shows.
+    pub fn set_logs(&self, container: &str, text: &str) {
+        self.state()
+            .logs
+            .insert(container.to_owned(), text.to_owned());
+    }
+
     /// Names of the containers that exist.
     pub fn container_names(&self) -> Vec<String> {
         self.state().containers.keys().cloned().collect()
@@ -185,6 +195,7 @@ impl DockerApi for FakeDocker {
         &'a self,
         name: &'a str,
         labels: &'a Labels,
+        ipam: Option<&'a NetworkIpam>,
     ) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move {
             self.record(Call::CreateNetwork(name.to_owned()));
@@ -196,7 +207,14 @@ impl DockerApi for FakeDocker {
                     "network with name already exists",
                 ));
             }
-            state.networks.insert(name.to_owned(), labels.clone());
+            // Like Docker, a network without a subnet of its own gets a free /16.
+            let subnet = match ipam {
+                Some(ipam) => ipam.subnet.clone(),
+                None => format!("172.{}.0.0/16", 18 + state.networks.len() % 13),
+            };
+            state
+                .networks
+                .insert(name.to_owned(), (labels.clone(), subnet));
             Ok(format!("net-{name}"))
         })
     }
@@ -215,11 +233,12 @@ impl DockerApi for FakeDocker {
                 .state()
                 .networks
                 .iter()
-                .filter(|(_, l)| matches(l, labels))
-                .map(|(name, l)| NetworkInfo {
+                .filter(|(_, (l, _))| matches(l, labels))
+                .map(|(name, (l, subnet))| NetworkInfo {
                     id: format!("net-{name}"),
                     name: name.clone(),
                     labels: l.clone(),
+                    subnet: Some(subnet.clone()),
                 })
                 .collect();
             Ok(found)
@@ -285,10 +304,11 @@ impl DockerApi for FakeDocker {
                 .network
                 .iter()
                 .map(|network| {
-                    (
-                        network.clone(),
-                        format!("172.30.0.{}", state.next_id % 250 + 2),
-                    )
+                    let address = spec
+                        .ipv4_address
+                        .clone()
+                        .unwrap_or_else(|| format!("172.30.0.{}", state.next_id % 250 + 2));
+                    (network.clone(), address)
                 })
                 .collect();
             state.containers.insert(
@@ -409,6 +429,17 @@ impl DockerApi for FakeDocker {
                     return Ok(output);
                 }
             }
+            if let [command, flag, path] = argv {
+                if command == "test" && (flag == "-s" || flag == "-e") {
+                    let present = self
+                        .file(container, path)
+                        .is_some_and(|bytes| flag == "-e" || !bytes.is_empty());
+                    return Ok(ExecOutput {
+                        exit_code: if present { 0 } else { 1 },
+                        ..ExecOutput::default()
+                    });
+                }
+            }
             if let [command, path] = argv {
                 if command == "sha256sum" {
                     let output = match self.file(container, path) {
@@ -432,6 +463,69 @@ impl DockerApi for FakeDocker {
                 .map(|handler| handler(container, argv))
                 .unwrap_or_default();
             Ok(output)
+        })
+    }
+
+    fn exec_with_input<'a>(
+        &'a self,
+        container: &'a str,
+        argv: &'a [String],
+        mut input: ImageStream,
+    ) -> BoxFuture<'a, Result<ExecOutput>> {
+        Box::pin(async move {
+            let mut length = 0;
+            while let Some(chunk) = input.next().await {
+                length += chunk
+                    .map_err(|e| Error::docker("stream stdin of exec in", container, e))?
+                    .len();
+            }
+            self.record(Call::ExecWithInput(
+                container.to_owned(),
+                argv.to_vec(),
+                length,
+            ));
+            let running = self
+                .state()
+                .containers
+                .get(container)
+                .is_some_and(|c| c.state == ContainerState::Running);
+            if !running {
+                return Err(Error::docker(
+                    "exec in",
+                    container,
+                    "container is not running",
+                ));
+            }
+            let handler = self.on_exec.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok(handler
+                .as_ref()
+                .map(|handler| handler(container, argv))
+                .unwrap_or_default())
+        })
+    }
+
+    fn logs<'a>(
+        &'a self,
+        container: &'a str,
+        tail: Option<usize>,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move {
+            let state = self.state();
+            if !state.containers.contains_key(container) {
+                return Err(Error::docker("logs", container, "no such container"));
+            }
+            let text = state.logs.get(container).cloned().unwrap_or_default();
+            Ok(match tail {
+                Some(n) => {
+                    let lines: Vec<&str> = text.lines().collect();
+                    let mut tail = lines[lines.len().saturating_sub(n)..].join("\n");
+                    if !tail.is_empty() {
+                        tail.push('\n');
+                    }
+                    tail
+                }
+                None => text,
+            })
         })
     }
 

@@ -11,7 +11,7 @@ pub use engine::Engine;
 pub use fake::{Call, FakeDocker};
 pub use types::{
     CgroupNs, ContainerInfo, ContainerSpec, ContainerState, EngineInfo, ExecOutput, ImageInfo,
-    ImageStream, Labels, NetworkInfo, PortMapping, VolumeInfo, VolumeMount,
+    ImageStream, Labels, NetworkInfo, NetworkIpam, PortMapping, VolumeInfo, VolumeMount,
 };
 
 use clusterctl_steps::BoxFuture;
@@ -24,11 +24,13 @@ pub trait DockerApi: Send + Sync + std::fmt::Debug {
     /// Checks the daemon answers and reports what it runs (version, cgroup version).
     fn info(&self) -> BoxFuture<'_, Result<EngineInfo>>;
 
-    /// Creates a bridge network with `labels`; returns its id.
+    /// Creates a bridge network with `labels`, on `ipam`'s subnet when given (else one Docker
+    /// picks); returns its id.
     fn create_network<'a>(
         &'a self,
         name: &'a str,
         labels: &'a Labels,
+        ipam: Option<&'a NetworkIpam>,
     ) -> BoxFuture<'a, Result<String>>;
     /// Removes a network; a network that is already gone is not an error.
     fn remove_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>>;
@@ -67,6 +69,18 @@ pub trait DockerApi: Send + Sync + std::fmt::Debug {
         container: &'a str,
         argv: &'a [String],
     ) -> BoxFuture<'a, Result<ExecOutput>>;
+    /// Runs `argv` inside a running container with `input` streamed to its stdin (`docker exec -i`),
+    /// closing stdin at the end of the stream, and collects its output and exit code.
+    fn exec_with_input<'a>(
+        &'a self,
+        container: &'a str,
+        argv: &'a [String],
+        input: ImageStream,
+    ) -> BoxFuture<'a, Result<ExecOutput>>;
+    /// The container's stdout and stderr as Docker keeps them (`docker logs`), the last `tail`
+    /// lines when given.
+    fn logs<'a>(&'a self, container: &'a str, tail: Option<usize>)
+        -> BoxFuture<'a, Result<String>>;
     /// Extracts the tar archive `tar` into directory `dir` of the container (not a tmpfs mount).
     fn upload<'a>(
         &'a self,

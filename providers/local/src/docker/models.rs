@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, HostConfig,
-    HostConfigCgroupnsModeEnum, Mount, MountType, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointIpamConfig,
+    EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum, Mount, MountType, NetworkingConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use super::{CgroupNs, ContainerInfo, ContainerSpec, ContainerState, Labels, PortMapping};
@@ -101,6 +101,13 @@ pub(crate) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
             network.clone(),
             EndpointSettings {
                 aliases: Some(vec![spec.name.clone()]),
+                ipam_config: spec
+                    .ipv4_address
+                    .as_ref()
+                    .map(|address| EndpointIpamConfig {
+                        ipv4_address: Some(address.clone()),
+                        ..Default::default()
+                    }),
                 ..Default::default()
             },
         )])),

@@ -80,6 +80,8 @@ pub struct ContainerSpec {
     pub labels: Labels,
     /// Network to attach to (with the container name as DNS alias), if any.
     pub network: Option<String>,
+    /// Fixed IPv4 address on that network (it must have a subnet of its own), if any.
+    pub ipv4_address: Option<String>,
     /// Command; `None` keeps the image's.
     pub cmd: Option<Vec<String>>,
     /// Environment, `KEY=value`.
@@ -168,6 +170,20 @@ pub struct NetworkInfo {
     pub name: String,
     /// Its labels.
     pub labels: Labels,
+    /// Its IPv4 subnet, `172.19.0.0/16`, when Docker reports one.
+    pub subnet: Option<String>,
+}
+
+/// The addresses of a network created with a subnet of its own (`docker network create
+/// --subnet … --gateway … --ip-range …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkIpam {
+    /// The subnet, `172.19.0.0/16`.
+    pub subnet: String,
+    /// The bridge's address, `172.19.0.1`.
+    pub gateway: String,
+    /// Where Docker allocates addresses for containers without a fixed one.
+    pub ip_range: Option<String>,
 }
 
 /// A volume as listed.

@@ -7,6 +7,29 @@ use clusterctl_steps::{BoxFuture, Ctx, Step, StepResult};
 use crate::cluster::resources;
 use crate::docker::DockerApi;
 
+/// Removes a network; Docker may still count the endpoints of containers removed a moment ago,
+/// so "active endpoints" is retried for a few seconds before it is reported.
+async fn remove_network(docker: &dyn DockerApi, name: &str) -> crate::Result<()> {
+    let mut attempts = 0;
+    loop {
+        match docker.remove_network(name).await {
+            Err(error) if attempts < 20 && error.to_string().contains("active endpoints") => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(crate::Error::Docker { detail, .. }) if detail.contains("active endpoints") => {
+                return Err(crate::Error::docker(
+                    "remove network",
+                    name,
+                    format!("{detail}; containers that are not the cluster's are still attached: `docker network inspect {name}` lists them"),
+                ))
+            }
+            Err(error) => return Err(error),
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
 /// Removes what `clusterctl.io/cluster=<name>` + `clusterctl.io/owned=true` mark.
 #[derive(Debug, Clone)]
 pub struct DeleteCluster {
@@ -66,7 +89,7 @@ impl Step for DeleteCluster {
                 ctx.wet(
                     &host,
                     format!("remove network {name}"),
-                    docker.remove_network(name),
+                    remove_network(docker, name),
                 )
                 .await?;
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clusterctl_bundle::Clusterd;
 use clusterctl_steps::{Ctx, RecordingReporter, Runner};
 
-use super::{create_steps, delete_steps};
+use super::{delete_steps, provision_steps};
 use crate::clusterd::CLUSTERD_PATH;
 use crate::docker::{Call, ContainerState, DockerApi, ExecOutput, FakeDocker, Labels};
 use crate::node_image::{NodeImageSpec, RootfsCache, RECIPE_LABEL};
@@ -16,7 +16,7 @@ struct Fixture {
     docker: FakeDocker,
     cluster: LocalCluster,
     clusterd: Arc<Clusterd>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn fixture(name: &str, agents: usize) -> Fixture {
@@ -49,7 +49,13 @@ fn fixture(name: &str, agents: usize) -> Fixture {
         docker,
         cluster,
         clusterd,
-        _dir: dir,
+        dir,
+    }
+}
+
+impl Fixture {
+    fn kubeconfig(&self) -> std::path::PathBuf {
+        self.dir.path().join("kubeconfig")
     }
 }
 
@@ -70,7 +76,7 @@ fn creates(calls: &[Call]) -> Vec<String> {
 #[tokio::test]
 async fn create_builds_the_image_makes_network_and_nodes_and_copies_clusterd() {
     let f = fixture("dev", 2);
-    let report = Runner::new(create_steps(&f.cluster, f.clusterd.clone()))
+    let report = Runner::new(provision_steps(&f.cluster, f.clusterd.clone()))
         .run(&ctx(false))
         .await
         .unwrap();
@@ -104,7 +110,7 @@ async fn create_builds_the_image_makes_network_and_nodes_and_copies_clusterd() {
 #[tokio::test]
 async fn a_rerun_after_success_skips_every_step_and_changes_nothing() {
     let f = fixture("dev", 1);
-    let steps = || create_steps(&f.cluster, f.clusterd.clone());
+    let steps = || provision_steps(&f.cluster, f.clusterd.clone());
     Runner::new(steps()).run(&ctx(false)).await.unwrap();
     let before = f.docker.calls().len();
     let report = Runner::new(steps()).run(&ctx(false)).await.unwrap();
@@ -124,7 +130,7 @@ async fn a_rerun_after_success_skips_every_step_and_changes_nothing() {
 #[tokio::test]
 async fn a_stopped_node_is_started_again_not_recreated() {
     let f = fixture("dev", 0);
-    let steps = || create_steps(&f.cluster, f.clusterd.clone());
+    let steps = || provision_steps(&f.cluster, f.clusterd.clone());
     Runner::new(steps()).run(&ctx(false)).await.unwrap();
     f.docker.stop_container("dev-server-0", 1).await.unwrap();
     Runner::new(steps()).run(&ctx(false)).await.unwrap();
@@ -143,7 +149,7 @@ async fn a_stopped_node_is_started_again_not_recreated() {
 async fn dry_run_plans_every_change_and_makes_none() {
     let f = fixture("dev", 1);
     let ctx = ctx(true);
-    Runner::new(create_steps(&f.cluster, f.clusterd.clone()))
+    Runner::new(provision_steps(&f.cluster, f.clusterd.clone()))
         .run(&ctx)
         .await
         .unwrap();
@@ -176,7 +182,7 @@ async fn preflight_refuses_a_foreign_container_holding_a_node_name() {
     let f = fixture("dev", 0);
     f.docker
         .add_container("dev-server-0", Labels::new(), ContainerState::Running);
-    let error = Runner::new(create_steps(&f.cluster, f.clusterd.clone()))
+    let error = Runner::new(provision_steps(&f.cluster, f.clusterd.clone()))
         .run(&ctx(false))
         .await
         .unwrap_err();
@@ -206,7 +212,7 @@ async fn a_failed_copy_cleans_up_nodes_and_network_but_keeps_the_image() {
         stdout: String::new(),
         stderr: "clusterd: not found\n".into(),
     });
-    let error = Runner::new(create_steps(&f.cluster, f.clusterd.clone()))
+    let error = Runner::new(provision_steps(&f.cluster, f.clusterd.clone()))
         .run(&ctx(false))
         .await
         .unwrap_err();
@@ -222,27 +228,66 @@ async fn a_failed_copy_cleans_up_nodes_and_network_but_keeps_the_image() {
 #[tokio::test]
 async fn delete_removes_the_cluster_and_leaves_its_neighbours() {
     let f = fixture("dev", 1);
-    Runner::new(create_steps(&f.cluster, f.clusterd.clone()))
+    Runner::new(provision_steps(&f.cluster, f.clusterd.clone()))
         .run(&ctx(false))
         .await
         .unwrap();
     f.docker
         .add_container("my-db", Labels::new(), ContainerState::Running);
-    let report = Runner::new(delete_steps(Arc::new(f.docker.clone()), "dev"))
-        .run(&ctx(false))
-        .await
-        .unwrap();
-    assert_eq!(report.ran().len(), 1);
+    let report = Runner::new(delete_steps(
+        Arc::new(f.docker.clone()),
+        "dev",
+        Some(f.kubeconfig()),
+    ))
+    .run(&ctx(false))
+    .await
+    .unwrap();
+    assert_eq!(
+        report.ran(),
+        ["Deleting the containers, volumes and network of cluster dev"]
+    );
     assert_eq!(f.docker.container_names(), ["my-db"]);
     assert!(f.docker.volume_names().is_empty());
     assert!(f.docker.network_names().is_empty());
-    let again = Runner::new(delete_steps(Arc::new(f.docker.clone()), "dev"))
+    let again = Runner::new(delete_steps(
+        Arc::new(f.docker.clone()),
+        "dev",
+        Some(f.kubeconfig()),
+    ))
+    .run(&ctx(false))
+    .await
+    .unwrap();
+    assert_eq!(
+        again.skipped().len(),
+        2,
+        "deleting a deleted cluster is a no-op"
+    );
+}
+
+#[tokio::test]
+async fn nodes_get_fixed_addresses_in_the_lower_half_of_the_networks_own_subnet() {
+    let f = fixture("dev", 2);
+    Runner::new(provision_steps(&f.cluster, f.clusterd.clone()))
         .run(&ctx(false))
         .await
         .unwrap();
+    let networks = f
+        .docker
+        .list_networks(&crate::names::cluster_labels("dev"))
+        .await
+        .unwrap();
+    assert_eq!(networks.len(), 1);
     assert_eq!(
-        again.skipped().len(),
-        1,
-        "deleting a deleted cluster is a no-op"
+        networks[0].labels[crate::names::FIXED_ADDRESSES_LABEL],
+        "true"
     );
+    assert_eq!(networks[0].subnet.as_deref(), Some("172.18.0.0/16"));
+    for (node, address) in [
+        ("dev-server-0", "172.18.0.2"),
+        ("dev-agent-0", "172.18.0.3"),
+        ("dev-agent-1", "172.18.0.4"),
+    ] {
+        let found = f.docker.inspect_container(node).await.unwrap().unwrap();
+        assert_eq!(found.addresses["clusterctl-dev"], address, "{node}");
+    }
 }

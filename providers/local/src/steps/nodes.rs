@@ -6,6 +6,7 @@ use crate::docker::ContainerState;
 use crate::names::{self, Role};
 use crate::node::free_local_port;
 use crate::plan::LocalCluster;
+use crate::steps::network::fixed_subnet;
 use crate::{Error, Result};
 
 /// Creates and starts every node container that is missing or stopped.
@@ -64,7 +65,17 @@ impl CreateNodes {
                 let node = self
                     .cluster
                     .node_spec(role, index, self.api_port(role, index)?);
-                let spec = node.container_spec(self.cluster.host);
+                let mut spec = node.container_spec(self.cluster.host);
+                let position = self
+                    .cluster
+                    .nodes()
+                    .iter()
+                    .position(|n| *n == (role, index));
+                spec.ipv4_address = fixed_subnet(&self.cluster)
+                    .await?
+                    .zip(position)
+                    .and_then(|(subnet, position)| subnet.node_address(position))
+                    .map(|address| address.to_string());
                 let volume = node.containerd_volume();
                 let labels = names::cluster_labels(&self.cluster.name);
                 ctx.wet(
