@@ -189,7 +189,7 @@ fn default_local(local: &mut LocalConfig, version: &str) {
         .get_or_insert_with(|| format!("clusterctl/node:v{version}"));
     for mapping in &mut local.port_mappings {
         mapping.host_port.get_or_insert(0);
-        fill(&mut mapping.listen_address, Some("0.0.0.0"));
+        fill(&mut mapping.listen_address, Some("127.0.0.1"));
         mapping.protocol.get_or_insert(Protocol::Tcp);
     }
     for mount in &mut local.mounts {

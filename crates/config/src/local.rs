@@ -34,7 +34,7 @@ pub struct PortMapping {
     /// Port on the host; 0 picks a free one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_port: Option<u32>,
-    /// Host address to listen on; defaults to 0.0.0.0.
+    /// Host address to listen on; defaults to 127.0.0.1 (only this machine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen_address: Option<String>,
     /// Transport protocol; defaults to TCP.

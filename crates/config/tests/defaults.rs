@@ -120,7 +120,7 @@ fn local_defaults_to_one_server_and_a_matching_image() {
     assert_eq!(local.image.as_deref(), Some("clusterctl/node:v1.31"));
     let mapping = &local.port_mappings[0];
     assert_eq!(mapping.host_port, Some(0));
-    assert_eq!(mapping.listen_address.as_deref(), Some("0.0.0.0"));
+    assert_eq!(mapping.listen_address.as_deref(), Some("127.0.0.1"));
     assert_eq!(mapping.protocol, Some(Protocol::Tcp));
 }
 

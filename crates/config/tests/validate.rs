@@ -316,7 +316,7 @@ fn port_mapping_collisions_are_reported() {
         lines,
         [
             "cluster.yaml:8: local.portMappings[1].hostPort: 8080/TCP on 127.0.0.1 is already published by local.portMappings[0]",
-            "cluster.yaml:10: local.portMappings[3].hostPort: 6443/TCP on 0.0.0.0 is already published by networking.apiServerPort",
+            "cluster.yaml:10: local.portMappings[3].hostPort: 6443/TCP on 127.0.0.1 is already published by networking.apiServerPort",
             "cluster.yaml:11: local.portMappings[4].containerPort: must be between 1 and 65535 (is 0)",
         ]
     );

@@ -89,7 +89,7 @@ impl LocalCluster {
                 host_ip: mapping
                     .listen_address
                     .clone()
-                    .unwrap_or_else(|| "0.0.0.0".into()),
+                    .unwrap_or_else(|| "127.0.0.1".into()),
                 host_port: port(
                     "local.portMappings.hostPort",
                     mapping.host_port.unwrap_or(0),

@@ -66,7 +66,7 @@ pub(super) fn check(config: &ClusterConfig, report: &mut Report<'_>) {
         let address = mapping
             .listen_address
             .clone()
-            .unwrap_or_else(|| "0.0.0.0".into());
+            .unwrap_or_else(|| "127.0.0.1".into());
         let Some(port @ 1..=65535) = mapping.host_port else {
             continue;
         };
