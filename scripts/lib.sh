@@ -17,6 +17,10 @@ if [[ -z "${CARGO_TARGET_DIR:-}" ]]; then
 fi
 export CARGO_TARGET_DIR
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# CI builds each commit once: incremental caches only cost time and gigabytes of disk there.
+if [[ "${CI:-}" == true ]]; then
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
 # 2-core machines: one link job at a time keeps peak memory sane.
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-$(nproc)}"
 
