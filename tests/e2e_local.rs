@@ -438,6 +438,47 @@ fn seed_kubectl_workflow_on_one_server_and_two_workers() {
         "{through_service}"
     );
 
+    // multi-container pod: a sidecar writes into a shared emptyDir that the web server serves,
+    // and a third container reaches the web server over the pod's localhost
+    let multi = home.path().join("multi.yaml");
+    std::fs::write(
+        &multi,
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: multi\nspec:\n  volumes:\n  - name: shared\n    emptyDir: {{}}\n\
+             \x20 containers:\n  - name: web\n    image: {image}\n    command: [httpd, -f, -p, \"8080\", -h, /shared]\n\
+             \x20   volumeMounts: [{{name: shared, mountPath: /shared}}]\n\
+             \x20 - name: writer\n    image: {image}\n    command: [sh, -c, \"while true; do echo written-by-sidecar > /out/index.html; sleep 1; done\"]\n\
+             \x20   volumeMounts: [{{name: shared, mountPath: /out}}]\n\
+             \x20 - name: reader\n    image: {image}\n    command: [sleep, \"3600\"]\n"
+        ),
+    )
+    .unwrap();
+    kubectl(&["apply", "-f", &multi.display().to_string()]);
+    kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/multi",
+        "--timeout=90s",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let shared = loop {
+        let out = kubectl_out(&[
+            "exec",
+            "multi",
+            "-c",
+            "reader",
+            "--",
+            "sh",
+            "-c",
+            "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 127.0.0.1 8080",
+        ]);
+        if text(&out).contains("written-by-sidecar") || std::time::Instant::now() > deadline {
+            break text(&out);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert!(shared.contains("written-by-sidecar"), "{shared}");
+
     // graceful delete
     kubectl(&["delete", "pod", "nginx-pod", "--timeout=60s"]);
     let gone = kubectl_out(&["get", "pod", "nginx-pod"]);

@@ -10,7 +10,7 @@ use crate::eks::EksConfig;
 use crate::error::{ConfigError, Result};
 use crate::gke::GkeConfig;
 use crate::local::LocalConfig;
-use crate::networking::Networking;
+use crate::networking::{Networking, Registries};
 use crate::node_group::NodeGroup;
 use crate::provenance::{Origin, Provenance};
 use crate::provider::Provider;
@@ -47,6 +47,9 @@ pub struct ClusterConfig {
     /// Address ranges and API server endpoint.
     #[serde(default, skip_serializing_if = "Networking::is_empty")]
     pub networking: Networking,
+    /// Registry mirrors for the nodes' container runtime.
+    #[serde(default, skip_serializing_if = "Registries::is_empty")]
+    pub registries: Registries,
     /// EKS settings; only with `provider: eks`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eks: Option<EksConfig>,
@@ -92,6 +95,7 @@ impl ClusterConfig {
             kubernetes_version: None,
             node_groups: Vec::new(),
             networking: Networking::default(),
+            registries: Registries::default(),
             eks: None,
             gke: None,
             aks: None,

@@ -36,7 +36,7 @@ pub use eks::{EksConfig, Iam, Subnets, Vpc};
 pub use error::{ConfigError, Result};
 pub use gke::GkeConfig;
 pub use local::{LocalConfig, Mount, PortMapping, Protocol};
-pub use networking::Networking;
+pub use networking::{Networking, Registries};
 pub use node_group::{NodeGroup, Taint, TaintEffect};
 pub use overrides::{merge, HostSpec, Overrides};
 pub use provenance::Origin;

@@ -27,3 +27,28 @@ impl Networking {
         self == &Networking::default()
     }
 }
+
+/// Registry settings for the cluster's nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Registries {
+    /// Registry (e.g. `docker.io`) -> mirror URLs (`http://` or `https://`) tried in order
+    /// before it; lets a cluster run offline from a local registry. None by default.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub mirrors: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Registries {
+    /// Whether nothing is set, so the block can be left out of the YAML.
+    pub fn is_empty(&self) -> bool {
+        self == &Registries::default()
+    }
+
+    /// Each mirror as `REGISTRY=URL`, the form `clusterd --registry-mirror` takes.
+    pub fn mirror_specs(&self) -> Vec<String> {
+        self.mirrors
+            .iter()
+            .flat_map(|(registry, urls)| urls.iter().map(move |url| format!("{registry}={url}")))
+            .collect()
+    }
+}

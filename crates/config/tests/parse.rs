@@ -253,6 +253,6 @@ fn expected_top_level_fields_are_exactly_the_schema() {
     assert_eq!(
         err,
         "cluster.yaml:3:1: nodes: unknown field, expected one of apiVersion, kind, metadata, provider, \
-         kubernetesVersion, nodeGroups, networking, eks, gke, aks, local, ssh"
+         kubernetesVersion, nodeGroups, networking, registries, eks, gke, aks, local, ssh"
     );
 }

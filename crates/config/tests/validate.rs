@@ -498,3 +498,26 @@ fn config_built_from_flags_alone_is_valid() {
     let config = ClusterConfig::new(Provider::Local).resolve(&flags).unwrap();
     assert_eq!(config.local.unwrap().workers, Some(2));
 }
+
+#[test]
+fn registry_mirrors_must_be_http_urls_reported_at_their_line() {
+    let lines = validation_lines(
+        "registries:\n  mirrors:\n    docker.io:\n      - http://10.0.0.5:5000\n      - ftp://10.0.0.6\n    \"bad/name\":\n      - https://m.local\n",
+    );
+    assert_eq!(
+        lines,
+        [
+            "cluster.yaml:7: registries.mirrors[\"docker.io\"][1]: mirror URL \"ftp://10.0.0.6\" must start with http:// or https://",
+            "cluster.yaml:8: registries.mirrors[\"bad/name\"]: registry \"bad/name\" is not a host name with an optional port (e.g. docker.io)",
+        ]
+    );
+    let config =
+        valid("registries:\n  mirrors:\n    docker.io: [http://10.0.0.5:5000, https://m.local]\n");
+    assert_eq!(
+        config.registries.mirror_specs(),
+        [
+            "docker.io=http://10.0.0.5:5000",
+            "docker.io=https://m.local"
+        ]
+    );
+}

@@ -14,6 +14,8 @@ mod error;
 pub mod node;
 mod pause_image;
 pub mod pods;
+/// Registry mirrors: containerd `hosts.toml` files from `--registry-mirror REGISTRY=URL`.
+pub mod registry_mirrors;
 /// The agent's HTTPS API (kubelet port): logs, exec, attach, port-forward, stats, for the API server.
 pub mod server;
 

@@ -101,6 +101,13 @@ struct AgentArgs {
     /// Do not serve the cluster DNS (10.96.0.10) on this node.
     #[arg(long)]
     disable_dns: bool,
+    /// Pull REGISTRY's images through URL first, e.g. docker.io=http://192.168.1.10:5000
+    /// (repeatable; written as containerd hosts.toml files under --registry-config-dir).
+    #[arg(long = "registry-mirror", value_parser = parse_registry_mirror)]
+    registry_mirror: Vec<clusterd_agent::registry_mirrors::RegistryMirror>,
+    /// The directory containerd reads <registry>/hosts.toml from (its CRI registry config_path).
+    #[arg(long, default_value = clusterd_agent::registry_mirrors::DEFAULT_REGISTRY_CONFIG_DIR)]
+    registry_config_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +164,20 @@ struct ServerArgs {
     /// containerd's socket for this server's agent.
     #[arg(long, default_value = "/run/containerd/containerd.sock")]
     containerd_socket: PathBuf,
+    /// Pull REGISTRY's images through URL first, e.g. docker.io=http://192.168.1.10:5000
+    /// (repeatable; written as containerd hosts.toml files under --registry-config-dir).
+    #[arg(long = "registry-mirror", value_parser = parse_registry_mirror)]
+    registry_mirror: Vec<clusterd_agent::registry_mirrors::RegistryMirror>,
+    /// The directory containerd reads <registry>/hosts.toml from (its CRI registry config_path).
+    #[arg(long, default_value = clusterd_agent::registry_mirrors::DEFAULT_REGISTRY_CONFIG_DIR)]
+    registry_config_dir: PathBuf,
+}
+
+/// `--registry-mirror REGISTRY=URL`, validated.
+fn parse_registry_mirror(
+    spec: &str,
+) -> Result<clusterd_agent::registry_mirrors::RegistryMirror, String> {
+    clusterd_agent::registry_mirrors::RegistryMirror::parse(spec).map_err(|e| e.to_string())
 }
 
 fn version_string() -> &'static str {
@@ -318,6 +339,8 @@ async fn agent(args: AgentArgs) -> Result<(), String> {
         containerd_socket: args.containerd_socket,
         proxy: !args.disable_proxy,
         dns: !args.disable_dns,
+        registry_mirrors: args.registry_mirror,
+        registry_config_dir: args.registry_config_dir,
     };
     node::run(options, credentials, shutdown_signal()).await
 }
@@ -417,6 +440,8 @@ fn server_node(args: &ServerArgs) -> Result<Option<node::NodeOptions>, String> {
         containerd_socket: args.containerd_socket.clone(),
         proxy: true,
         dns: true,
+        registry_mirrors: args.registry_mirror.clone(),
+        registry_config_dir: args.registry_config_dir.clone(),
     }))
 }
 

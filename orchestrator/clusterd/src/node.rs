@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use clusterd_agent::bootstrap::{self, JoinConfig};
+use clusterd_agent::registry_mirrors::{write_registry_mirrors, RegistryMirror};
 use clusterd_agent::server::{AgentServerConfig, CriContainerLookup};
 use clusterd_agent::{Agent, AgentConfig};
 use clusterd_cri::CriRuntime;
@@ -29,6 +30,11 @@ pub struct NodeOptions {
     pub proxy: bool,
     /// Whether to serve the cluster DNS on this node.
     pub dns: bool,
+    /// Registry mirrors written as containerd `hosts.toml` files at start.
+    pub registry_mirrors: Vec<RegistryMirror>,
+    /// The directory containerd reads `<registry>/hosts.toml` from (`config_path`); a containerd
+    /// the agent starts itself is pointed at it too.
+    pub registry_config_dir: PathBuf,
 }
 
 /// How the agent gets its identity.
@@ -81,8 +87,14 @@ pub async fn run(
             (client, (credentials.serving_cert, credentials.serving_key))
         }
     };
-    let (runtime, _containerd) =
-        connect_runtime(&options.containerd_socket, &options.agent).await?;
+    write_registry_mirrors(&options.registry_config_dir, &options.registry_mirrors)
+        .map_err(|e| e.to_string())?;
+    let (runtime, _containerd) = connect_runtime(
+        &options.containerd_socket,
+        &options.agent,
+        &options.registry_config_dir,
+    )
+    .await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move |mut rx: watch::Receiver<bool>| async move {
@@ -185,6 +197,7 @@ fn agent_server_config(
 async fn connect_runtime(
     socket: &Path,
     agent: &AgentConfig,
+    registry_config_dir: &Path,
 ) -> Result<(CriRuntime, Option<clusterd_cri::Containerd>), String> {
     if let Ok(runtime) = CriRuntime::connect(socket).await {
         // A containerd configured by clusterctl (node images, ssh hosts) names this sandbox image.
@@ -195,6 +208,7 @@ async fn connect_runtime(
     let mut containerd = clusterd_cri::ContainerdConfig::under(&dir, PAUSE_IMAGE);
     containerd.socket = socket.to_path_buf();
     containerd.cni_conf_dir = agent.cni_conf_dir.clone();
+    containerd.registry_config_dir = registry_config_dir.to_path_buf();
     tracing::info!(socket = %socket.display(), "no containerd answering; starting one");
     let started = clusterd_cri::Containerd::ensure(&containerd)
         .await

@@ -73,6 +73,14 @@ pub fn agent_args(
     ]
 }
 
+/// `--registry-mirror REGISTRY=URL` for each mirror, for server and agent args alike.
+pub fn mirror_args(mirrors: &[String]) -> Vec<String> {
+    mirrors
+        .iter()
+        .flat_map(|spec| ["--registry-mirror".to_owned(), spec.clone()])
+        .collect()
+}
+
 /// The args as the file holds them: one per line.
 pub fn render(args: &[String]) -> String {
     let mut text = args.join("\n");

@@ -45,6 +45,8 @@ pub struct LocalCluster {
     pub parallelism: usize,
     /// Bound on each wait (`--wait`): the API server answering, every node Ready.
     pub wait: Duration,
+    /// Registry mirrors every node's containerd uses, `REGISTRY=URL` (`registries.mirrors`).
+    pub registry_mirrors: Vec<String>,
 }
 
 impl LocalCluster {
@@ -65,6 +67,7 @@ impl LocalCluster {
             host: HostFacts::detect(),
             parallelism: DEFAULT_PARALLELISM,
             wait: DEFAULT_WAIT,
+            registry_mirrors: Vec::new(),
         })
     }
 
@@ -72,6 +75,7 @@ impl LocalCluster {
     pub fn from_config(docker: Arc<dyn DockerApi>, config: &ClusterConfig) -> Result<Self> {
         let mut cluster = Self::new(docker, config.name())?;
         let local = config.local.clone().unwrap_or_default();
+        cluster.registry_mirrors = config.registries.mirror_specs();
         cluster.servers = count("local.servers", local.servers.unwrap_or(1))?.max(1);
         cluster.agents = count("local.workers", local.workers.unwrap_or(0))?;
         if let Some(image) = local.image {
@@ -200,6 +204,20 @@ mod tests {
             "127.0.0.1:8080->30080/tcp"
         );
         assert_eq!(server.mounts, vec!["/tmp/clusterctl-dev:/data"]);
+    }
+
+    #[test]
+    fn registry_mirrors_come_from_the_registries_block() {
+        let cluster = LocalCluster::from_config(
+            Arc::new(FakeDocker::new()),
+            &config("apiVersion: clusterctl.io/v1alpha1\nkind: Cluster\nmetadata: {name: m}\nprovider: local\nregistries:\n  mirrors:\n    docker.io: [\"http://10.0.0.5:5000\"]\n"),
+        )
+        .unwrap();
+        assert_eq!(cluster.registry_mirrors, ["docker.io=http://10.0.0.5:5000"]);
+        assert_eq!(
+            crate::args_file::mirror_args(&cluster.registry_mirrors),
+            ["--registry-mirror", "docker.io=http://10.0.0.5:5000"]
+        );
     }
 
     #[test]

@@ -54,6 +54,51 @@ pub(super) fn check(config: &ClusterConfig, report: &mut Report<'_>) {
         }
     }
     check_networking(config, report);
+    check_registries(config, report);
+}
+
+fn check_registries(config: &ClusterConfig, report: &mut Report<'_>) {
+    for (registry, urls) in &config.registries.mirrors {
+        let field = path::child("registries.mirrors", registry);
+        report.check(field.clone(), registry_name(registry));
+        for (i, url) in urls.iter().enumerate() {
+            report.check(format!("{field}[{i}]"), mirror_url(url));
+        }
+    }
+}
+
+/// A registry host with an optional port, e.g. `docker.io` or `registry.local:5000`.
+fn registry_name(registry: &str) -> Result<(), String> {
+    let ok = !registry.is_empty()
+        && registry.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && registry
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "registry {registry:?} is not a host name with an optional port (e.g. docker.io)"
+        ))
+    }
+}
+
+/// A mirror endpoint: `http://` or `https://`, a host, no spaces or quotes.
+fn mirror_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("mirror URL {url:?} must start with http:// or https://"))?;
+    if rest.split('/').next().unwrap_or_default().is_empty() {
+        return Err(format!("mirror URL {url:?} has no host"));
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '\''))
+    {
+        return Err(format!("mirror URL {url:?} contains a space or a quote"));
+    }
+    Ok(())
 }
 
 fn check_networking(config: &ClusterConfig, report: &mut Report<'_>) {

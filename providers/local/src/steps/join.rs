@@ -115,7 +115,8 @@ impl Step for JoinAgents {
                 async move {
                     let node = DockerNode::new(self.cluster.docker.clone(), name.clone());
                     let address = node_address(ctx, &self.cluster, &name).await?;
-                    let args = agent_args(&server_address, &join, &name, &address);
+                    let mut args = agent_args(&server_address, &join, &name, &address);
+                    args.extend(args_file::mirror_args(&self.cluster.registry_mirrors));
                     ctx.wet(
                         &name,
                         format!(

@@ -120,7 +120,8 @@ impl Step for StartServer {
             let node = DockerNode::new(self.cluster.docker.clone(), name.clone());
             let address = node_address(ctx, &self.cluster, &name).await?;
             let node_name = server_runs_agent(&node).await;
-            let args = server_args(&self.cluster.name, &name, &address, node_name);
+            let mut args = server_args(&self.cluster.name, &name, &address, node_name);
+            args.extend(args_file::mirror_args(&self.cluster.registry_mirrors));
             ctx.wet(
                 &name,
                 format!(
