@@ -224,10 +224,17 @@ async fn top(harness: &Harness) {
     );
     let metrics: serde_json::Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(metrics["kind"], "PodMetrics");
-    let memory = metrics["containers"][0]["usage"]["memory"]
-        .as_str()
-        .unwrap();
+    let containers = metrics["containers"].as_array().unwrap();
+    let httpd = containers
+        .iter()
+        .find(|c| c["name"] == "httpd")
+        .unwrap_or_else(|| panic!("no metrics for the running httpd container: {raw}"));
+    let memory = httpd["usage"]["memory"].as_str().unwrap();
     assert!(memory.ends_with("Ki") && memory != "0Ki", "{raw}");
+    assert!(
+        containers.iter().all(|c| c["name"] != "short"),
+        "an exited container has no metrics: {raw}"
+    );
 }
 
 /// `kubectl port-forward`: SPDY in WebSocket through the API server to the pod's web server.

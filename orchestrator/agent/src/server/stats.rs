@@ -71,8 +71,10 @@ pub async fn collect<R: Runtime>(runtime: &R) -> Result<StatsSummary, String> {
         .list_container_stats(None)
         .await
         .map_err(|e| format!("list container stats: {e}"))?;
+    // Like upstream's metrics: running containers only, not earlier attempts or exited ones.
     let sandbox_of: HashMap<&str, &str> = containers
         .iter()
+        .filter(|c| c.state == clusterd_cri::api::ContainerState::ContainerRunning as i32)
         .map(|c| (c.id.as_str(), c.pod_sandbox_id.as_str()))
         .collect();
     let mut pods: Vec<PodUsage> = Vec::new();
