@@ -513,4 +513,20 @@ impl Runtime for CriRuntime {
     ) -> Result<std::process::Command> {
         Ok(self.ctr_exec_command(id, exec_id, cmd, tty))
     }
+
+    fn exec_kill_command(&self, id: &str, exec_id: &str) -> Result<std::process::Command> {
+        let mut command = std::process::Command::new(&self.ctr);
+        command.arg("--address").arg(&self.socket).args([
+            "--namespace",
+            CRI_NAMESPACE,
+            "tasks",
+            "kill",
+            "--exec-id",
+            exec_id,
+            "--signal",
+            "SIGKILL",
+            id,
+        ]);
+        Ok(command)
+    }
 }

@@ -209,6 +209,18 @@ pub trait Runtime: Send + Sync {
             reason: "this runtime runs no host processes",
         })
     }
+
+    /// The host command that SIGKILLs the process `exec_id` started in container `id` (for a client
+    /// that left while its command ignores or never got the SIGTERM).
+    ///
+    /// The default says the runtime cannot do it.
+    fn exec_kill_command(&self, id: &str, exec_id: &str) -> Result<std::process::Command> {
+        let _ = (id, exec_id);
+        Err(crate::Error::Unsupported {
+            operation: "exec_kill_command",
+            reason: "this runtime runs no host processes",
+        })
+    }
 }
 
 #[cfg(test)]

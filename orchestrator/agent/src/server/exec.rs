@@ -89,11 +89,13 @@ pub fn exec<R: Runtime>(
         Ok(handshake) => handshake,
         Err(message) => return status::bad_request(&message),
     };
-    let command =
-        match runtime.exec_command(container_id, &exec_id(), &options.command, options.tty) {
-            Ok(command) => command,
-            Err(e) => return status::not_implemented(&e.to_string()),
-        };
+    let exec_id = exec_id();
+    let command = match runtime.exec_command(container_id, &exec_id, &options.command, options.tty)
+    {
+        Ok(command) => command,
+        Err(e) => return status::not_implemented(&e.to_string()),
+    };
+    let kill = runtime.exec_kill_command(container_id, &exec_id).ok();
     let on_upgrade = hyper::upgrade::on(&mut request);
     let container_id = container_id.to_owned();
     tokio::spawn(async move {
@@ -103,7 +105,7 @@ pub fn exec<R: Runtime>(
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
                         .await;
                 tracing::debug!(container = %container_id, command = ?options.command, "exec session");
-                session(ws, command, options).await;
+                session(ws, command, kill, options).await;
             }
             Err(e) => tracing::info!(container = %container_id, error = %e, "exec upgrade failed"),
         }
@@ -155,8 +157,12 @@ async fn pump(mut reader: impl AsyncRead + Unpin, channel: u8, tx: mpsc::Sender<
 }
 
 /// Runs `command` for the client on `ws` until it exits, then sends its Status and closes.
-async fn session<S>(ws: WebSocketStream<S>, command: std::process::Command, options: ExecOptions)
-where
+async fn session<S>(
+    ws: WebSocketStream<S>,
+    command: std::process::Command,
+    kill: Option<std::process::Command>,
+    options: ExecOptions,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sink, mut stream) = ws.split();
@@ -183,6 +189,15 @@ where
     let status = match result {
         Ok(Some(code)) => websocket::exit_status(code, &options.command),
         Ok(None) => {
+            // The client left. If the process outlived the SIGTERM (or `ctr` was killed before it
+            // passed the signal on), kill it in the container so nothing is left running.
+            if let Some(kill) = kill {
+                let _ = tokio::process::Command::from(kill)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .await;
+            }
             drop(tx);
             let _ = writer.await;
             return;
