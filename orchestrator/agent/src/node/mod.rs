@@ -117,7 +117,8 @@ pub async fn wait_for_pod_cidr(client: &kube::Client, config: &AgentConfig) -> R
                     tracing::info!(node = %config.node_name, "waiting for the server to assign spec.podCIDR");
                     announced = true;
                 }
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                // The IPAM controller assigns within a controller pass: ask again soon.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
     }
@@ -141,12 +142,20 @@ pub async fn run_node_loops<R: Runtime + 'static>(
     host: HostInfo,
 ) {
     let mut reporter = NodeStatusReporter::new(client.clone(), config.clone(), host);
-    let mut status_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    // Quick checks while the node comes up (the runtime turns NetworkReady as soon as the CNI
+    // config is written, and `create` waits for Ready), then once a second.
+    let started = tokio::time::Instant::now();
+    let mut status_tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    let mut slowed = false;
     let mut lease_tick = tokio::time::interval(config.lease_interval);
     let mut last_post = None::<tokio::time::Instant>;
     loop {
         tokio::select! {
             _ = status_tick.tick() => {
+                if !slowed && started.elapsed() > std::time::Duration::from_secs(30) {
+                    status_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                    slowed = true;
+                }
                 let health = runtime.status().await;
                 let version = runtime.version().await;
                 let due = last_post.is_none_or(|t| t.elapsed() >= config.status_interval);
