@@ -498,23 +498,31 @@ fn identity() -> String {
 /// credentials, like any kube-rs client), restarting it after a pause when it stops with an error.
 fn supervise<F, Fut, E>(name: &'static str, kubeconfig: std::path::PathBuf, run: F)
 where
-    F: Fn(kube::Client) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<(), E>> + Send,
+    F: Fn(kube::Client) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
     E: std::fmt::Display,
 {
+    let run = std::sync::Arc::new(run);
+    spawn_restarting(name, std::time::Duration::from_secs(2), move || {
+        let (run, kubeconfig) = (run.clone(), kubeconfig.clone());
+        async move {
+            let client = client(&kubeconfig).await?;
+            run(client).await.map_err(|e| e.to_string())
+        }
+    });
+}
+
+/// Runs `run()` in a task until it returns `Ok`, logging each error and starting it again after
+/// `pause`: the restart loop of every long-running component (control plane and node services).
+fn spawn_restarting<F, Fut>(name: &'static str, pause: std::time::Duration, mut run: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
     tokio::spawn(async move {
-        loop {
-            let outcome = match client(&kubeconfig).await {
-                Ok(client) => run(client).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
-            match outcome {
-                Ok(()) => break,
-                Err(error) => {
-                    tracing::warn!(component = name, %error, "stopped; restarting in 2s");
-                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                }
-            }
+        while let Err(error) = run().await {
+            tracing::warn!(component = name, %error, "stopped; restarting in {pause:?}");
+            tokio::time::sleep(pause).await;
         }
     });
 }

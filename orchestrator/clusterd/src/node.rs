@@ -144,30 +144,20 @@ pub async fn run(
     result
 }
 
-/// Runs a node service until the node stops, restarting it after a pause when it fails.
+/// Runs a node service until the node stops, restarting it after a pause when it fails (a
+/// stopped node makes the service return `Ok`, which ends the restarts).
 fn supervise<F, Fut, E>(name: &'static str, stop: watch::Receiver<bool>, run: F)
 where
     F: Fn(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), E>> + Send,
-    E: std::fmt::Display + Send,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
 {
-    tokio::spawn(async move {
-        loop {
-            let mut rx = stop.clone();
-            if *rx.borrow() {
-                break;
-            }
-            let signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            });
-            match run(signal).await {
-                Ok(()) => break,
-                Err(error) => {
-                    tracing::warn!(component = name, %error, "stopped; restarting in 5s");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
-            }
-        }
+    crate::spawn_restarting(name, Duration::from_secs(5), move || {
+        let mut rx = stop.clone();
+        let service = run(Box::pin(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }));
+        async move { service.await.map_err(|e| e.to_string()) }
     });
 }
 
