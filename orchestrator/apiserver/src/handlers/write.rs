@@ -16,7 +16,9 @@ use crate::http::{json_response, Body};
 use crate::objects::{self, encode, set_resource_version, Target};
 
 /// How often a write without a resourceVersion precondition is retried after losing a race.
-pub const CONFLICT_RETRIES: usize = 5;
+/// Upstream's GuaranteedUpdate retries until it lands; five was too few when controllers write
+/// a Deployment's status while kubectl patches its spec on a loaded machine (seen in CI).
+pub const CONFLICT_RETRIES: usize = 32;
 
 /// Kinds upstream gives no `metadata.generation`.
 const NO_GENERATION: [&str; 6] = ["Pod", "Service", "Namespace", "Node", "Endpoints", "Event"];
