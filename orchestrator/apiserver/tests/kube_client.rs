@@ -9,7 +9,9 @@ use std::time::Duration;
 use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, ListParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::watcher;
 use serde_json::json;
@@ -225,5 +227,58 @@ fn a_custom_resource_definition_serves_its_resources() {
             .unwrap()
             .items
             .is_empty());
+    });
+}
+
+#[test]
+fn concurrent_patches_without_a_resource_version_all_land_and_a_stale_one_conflicts() {
+    let server = TestServer::start();
+    run(async {
+        let client = kube_client(&server.kubeconfig).await;
+        let api: Api<ConfigMap> = Api::namespaced(client, "default");
+        let created = api
+            .create(&PostParams::default(), &config_map("raced"))
+            .await
+            .unwrap();
+        let writers = (0..16).map(|i| {
+            let api = api.clone();
+            async move {
+                let merge = json!({"data": {format!("merge-{i}"): "x"}});
+                api.patch("raced", &PatchParams::default(), &Patch::Merge(&merge))
+                    .await?;
+                let strategic = json!({"metadata": {"labels": {format!("smp-{i}"): "y"}}});
+                api.patch(
+                    "raced",
+                    &PatchParams::default(),
+                    &Patch::Strategic(&strategic),
+                )
+                .await
+            }
+        });
+        for result in futures_util::future::join_all(writers).await {
+            result.expect("a patch without a resourceVersion must not conflict");
+        }
+        let merged = api.get("raced").await.unwrap();
+        let data = merged.data.unwrap();
+        let labels = merged.metadata.labels.unwrap();
+        for i in 0..16 {
+            assert!(
+                data.contains_key(&format!("merge-{i}")),
+                "merge patch {i} was lost"
+            );
+            assert!(
+                labels.contains_key(&format!("smp-{i}")),
+                "strategic patch {i} was lost"
+            );
+        }
+        let stale = json!({"metadata": {"resourceVersion": created.metadata.resource_version},
+                           "data": {"late": "z"}});
+        match api
+            .patch("raced", &PatchParams::default(), &Patch::Merge(&stale))
+            .await
+        {
+            Err(kube::Error::Api(status)) => assert_eq!(status.code, 409, "{status:?}"),
+            other => panic!("a patch naming a stale resourceVersion must be refused: {other:?}"),
+        }
     });
 }

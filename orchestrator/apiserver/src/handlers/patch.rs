@@ -110,7 +110,12 @@ pub async fn patch(
         };
         let precondition = patched.pointer("/metadata/resourceVersion")
             != existing.object.pointer("/metadata/resourceVersion");
-        let new = merge_update(ctx, &existing.object, patched);
+        let mut new = merge_update(ctx, &existing.object, patched);
+        if !precondition {
+            // The patched object carries the resourceVersion it was read at; unless the patch
+            // itself named one, a lost race re-reads and re-applies the patch instead of failing.
+            metadata_mut(&mut new).remove("resourceVersion");
+        }
         if let Written::Object(object) = write_update(ctx, &existing, new, precondition).await? {
             let mut response = json_response(200, &object);
             add_warnings(&mut response, &warnings);
