@@ -68,6 +68,18 @@ pub enum Error {
         source: clusterctl_kubeconfig::Error,
     },
 
+    /// The datastore belongs to a cluster whose CA is not this server's (`ca.crt` under `dir`):
+    /// a server joining a cluster needs a copy of the first server's CA and keys.
+    #[error("the datastore belongs to the cluster first served at {cluster}, whose ca is not {dir}/ca.crt ({reason}): copy ca.crt, ca.key, front-proxy-ca.crt, front-proxy-ca.key, sa.key and sa.pub from the pki/ directory of one of its servers into {dir} and start again")]
+    ForeignCa {
+        /// This server's PKI directory.
+        dir: PathBuf,
+        /// The server the cluster's `kube-public/cluster-info` names.
+        cluster: String,
+        /// What differs.
+        reason: &'static str,
+    },
+
     /// The datastore failed during startup (opening, seeding namespaces and RBAC).
     #[error("{operation}: {source}")]
     Store {

@@ -12,6 +12,7 @@
 
 pub mod authn;
 pub mod authz;
+pub mod endpoint_reconciler;
 mod error;
 pub mod handlers;
 pub mod http;

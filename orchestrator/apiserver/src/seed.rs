@@ -90,8 +90,9 @@ pub async fn seed(store: &ObjectStore, service_ip: &str, port: u16) -> Result<()
 
 /// Publishes this API server's address as the endpoints of the `kubernetes` Service (an
 /// Endpoints and an EndpointSlice named `kubernetes` in `default`), like upstream's endpoint
-/// reconciler, so pods reach the API server through 10.96.0.1:443. Rewritten at every start when
-/// the address changed; a loopback address is not published (pods could not reach it).
+/// reconciler, so pods reach the API server through 10.96.0.1:443. Rewritten when the address
+/// changed; a loopback address is not published (pods could not reach it). With several servers,
+/// [`crate::endpoint_reconciler`] publishes all of them through [`publish_endpoints`] instead.
 pub async fn publish_api_endpoints(
     store: &ObjectStore,
     ip: std::net::IpAddr,
@@ -100,23 +101,20 @@ pub async fn publish_api_endpoints(
     if ip.is_loopback() || ip.is_unspecified() {
         return Ok(());
     }
-    let address = ip.to_string();
-    let endpoints = json!({
-        "apiVersion": "v1",
-        "kind": "Endpoints",
-        "metadata": {"name": "kubernetes", "namespace": "default",
-            "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-        "subsets": [{"addresses": [{"ip": address}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
-    });
-    let slice = json!({
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {"name": "kubernetes", "namespace": "default",
-            "labels": {"kubernetes.io/service-name": "kubernetes", "endpointslice.kubernetes.io/managed-by": "clusterd-apiserver"}},
-        "addressType": if ip.is_ipv4() { "IPv4" } else { "IPv6" },
-        "endpoints": [{"addresses": [address], "conditions": {"ready": true, "serving": true, "terminating": false}}],
-        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
-    });
+    publish_endpoints(store, &[std::net::SocketAddr::new(ip, port)]).await
+}
+
+/// Makes `servers` the endpoints of the `kubernetes` Service: the Endpoints get one subset per
+/// port; the EndpointSlice (one port per slice) lists the servers on the most common port (the
+/// lowest on a tie) of the first server's address family — all servers of a cluster normally
+/// share one port. An empty list changes nothing.
+pub async fn publish_endpoints(
+    store: &ObjectStore,
+    servers: &[std::net::SocketAddr],
+) -> Result<()> {
+    let Some((endpoints, slice)) = endpoints_objects(servers) else {
+        return Ok(());
+    };
     put(
         store,
         "/registry/core/endpoints/default/kubernetes",
@@ -128,9 +126,113 @@ pub async fn publish_api_endpoints(
         store,
         "/registry/discovery.k8s.io/endpointslices/default/kubernetes",
         slice,
-        &["endpoints", "ports"],
+        &["addressType", "endpoints", "ports"],
     )
     .await
+}
+
+/// The `kubernetes` Endpoints and EndpointSlice for `servers` ([`publish_endpoints`]).
+fn endpoints_objects(servers: &[std::net::SocketAddr]) -> Option<(Value, Value)> {
+    let first = servers.first()?;
+    let mut by_port: std::collections::BTreeMap<u16, Vec<String>> = Default::default();
+    for server in servers {
+        let addresses = by_port.entry(server.port()).or_default();
+        let ip = server.ip().to_string();
+        if !addresses.contains(&ip) {
+            addresses.push(ip);
+        }
+    }
+    let subsets: Vec<Value> = by_port
+        .iter()
+        .map(|(port, ips)| {
+            let addresses: Vec<Value> = ips.iter().map(|ip| json!({"ip": ip})).collect();
+            json!({"addresses": addresses, "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
+        })
+        .collect();
+    let endpoints = json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": subsets,
+    });
+    let same_family = |server: &&std::net::SocketAddr| server.is_ipv4() == first.is_ipv4();
+    let mut counts: std::collections::BTreeMap<u16, usize> = Default::default();
+    for server in servers.iter().filter(same_family) {
+        *counts.entry(server.port()).or_default() += 1;
+    }
+    let most = counts.values().copied().max().unwrap_or(0);
+    let port = counts
+        .iter()
+        .find(|(_, count)| **count == most)
+        .map(|(port, _)| *port)
+        .unwrap_or(first.port());
+    let slice_endpoints: Vec<Value> = servers
+        .iter()
+        .filter(same_family)
+        .filter(|server| server.port() == port)
+        .map(|server| json!({"addresses": [server.ip().to_string()], "conditions": {"ready": true, "serving": true, "terminating": false}}))
+        .collect();
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"kubernetes.io/service-name": "kubernetes", "endpointslice.kubernetes.io/managed-by": "clusterd-apiserver"}},
+        "addressType": if first.is_ipv4() { "IPv4" } else { "IPv6" },
+        "endpoints": slice_endpoints,
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    });
+    Some((endpoints, slice))
+}
+
+/// Where kubeadm keeps the cluster's public discovery information.
+const CLUSTER_INFO_KEY: &str = "/registry/core/configmaps/kube-public/cluster-info";
+
+/// The `kube-public/cluster-info` ConfigMap as kubeadm writes it: a kubeconfig naming the first
+/// server and carrying the cluster CA (base64 `ca_data`). Later servers check their CA against it.
+pub fn cluster_info(ca_data: &str, server: &str) -> Value {
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: {ca_data}\n    server: {server}\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\npreferences: {{}}\nusers: null\n"
+    );
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cluster-info", "namespace": "kube-public"},
+        "data": {"kubeconfig": kubeconfig},
+    })
+}
+
+/// The CA (base64, as in a kubeconfig) and server of the cluster this datastore belongs to, from
+/// `kube-public/cluster-info`; `None` for a new datastore.
+pub async fn cluster_ca(store: &ObjectStore) -> Result<Option<(String, String)>> {
+    let current = store
+        .get(CLUSTER_INFO_KEY)
+        .await
+        .map_err(|source| Error::Store {
+            operation: format!("read {CLUSTER_INFO_KEY}"),
+            source,
+        })?;
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let object: Value = serde_json::from_slice(&current.value).unwrap_or_default();
+    let kubeconfig = object["data"]["kubeconfig"].as_str().unwrap_or_default();
+    let field = |name: &str| {
+        kubeconfig
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .map(|value| value.trim().to_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((
+        field("certificate-authority-data:"),
+        field("server:"),
+    )))
+}
+
+/// Writes `kube-public/cluster-info` ([`cluster_info`]) unless it exists.
+pub async fn publish_cluster_info(store: &ObjectStore, ca_data: &str, server: &str) -> Result<()> {
+    create_missing(store, CLUSTER_INFO_KEY, cluster_info(ca_data, server)).await
 }
 
 /// Creates `object` at `key`, or replaces the `fields` of what is there when they differ.
@@ -212,6 +314,32 @@ mod tests {
             Some(std::net::Ipv4Addr::new(10, 96, 0, 10))
         );
         assert_eq!(cluster_dns_ip("fd00::1"), None);
+    }
+
+    #[test]
+    fn the_kubernetes_endpoints_list_every_server_grouped_by_port() {
+        let servers: Vec<std::net::SocketAddr> =
+            ["10.0.0.1:6443", "10.0.0.2:6443", "10.0.0.3:7443"]
+                .iter()
+                .map(|s| s.parse().unwrap())
+                .collect();
+        let (endpoints, slice) = endpoints_objects(&servers).unwrap();
+        assert_eq!(
+            endpoints["subsets"],
+            json!([
+                {"addresses": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}], "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]},
+                {"addresses": [{"ip": "10.0.0.3"}], "ports": [{"name": "https", "port": 7443, "protocol": "TCP"}]},
+            ])
+        );
+        let addresses: Vec<&str> = slice["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["addresses"][0].as_str().unwrap())
+            .collect();
+        assert_eq!(addresses, ["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(slice["ports"][0]["port"], 6443);
+        assert!(endpoints_objects(&[]).is_none());
     }
 
     #[test]

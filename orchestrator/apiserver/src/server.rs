@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::authn::{user_from_certificate, StaticTokens, TokenSigner};
+use crate::endpoint_reconciler::EndpointReconciler;
 use crate::error::{Error, Result};
 use crate::state::ApiState;
 
@@ -45,6 +46,9 @@ pub struct ServerConfig {
     /// Encrypt Secrets at rest with the key in `<data_dir>/encryption/aesgcm.key` (created if
     /// missing). Off by default, like upstream.
     pub encrypt_secrets: bool,
+    /// How long this server stays in the `kubernetes` Service's endpoints without renewing its
+    /// `kube-system/apiserver-*` Lease (renewed every third of it; upstream's 15 s).
+    pub endpoint_lease_duration: Duration,
 }
 
 impl ServerConfig {
@@ -60,6 +64,7 @@ impl ServerConfig {
             token_auth_file: None,
             cluster_name: "clusterd".to_owned(),
             encrypt_secrets: false,
+            endpoint_lease_duration: crate::endpoint_reconciler::DEFAULT_LEASE_DURATION,
         }
     }
 
@@ -91,6 +96,7 @@ pub struct ApiServer {
     acceptor: TlsAcceptor,
     local_addr: SocketAddr,
     kubeconfig: PathBuf,
+    endpoints: Option<Arc<EndpointReconciler>>,
 }
 
 impl std::fmt::Debug for ApiServer {
@@ -110,8 +116,9 @@ fn host_name() -> Option<String> {
 }
 
 impl ApiServer {
-    /// Loads or generates the PKI, opens and seeds the store, loads RBAC, binds the port and
-    /// writes the admin kubeconfig.
+    /// Opens the store, loads or generates the PKI (refusing to make or use a CA other than the
+    /// one of the cluster the store belongs to), seeds the store, loads RBAC, binds the port,
+    /// renews this server's endpoint lease and writes the admin kubeconfig.
     pub async fn start(config: &ServerConfig) -> Result<Self> {
         let pki_dir = config.data_dir.join("pki");
         let mut sans = Vec::new();
@@ -130,6 +137,28 @@ impl ApiServer {
             }
         }
         let spec = PkiSpec::new(config.cluster_name.clone()).with_sans(sans);
+        let url = config.datastore_url();
+        let store = AnyStore::open(&url).await.map_err(|source| Error::Store {
+            operation: format!("open datastore {url}"),
+            source,
+        })?;
+        let cipher = crate::storage::SecretCipher::load_or_create(
+            &config.encryption_key_path(),
+            config.encrypt_secrets,
+        )?;
+        let store = crate::storage::ObjectStore::new(store, cipher);
+        // A server joining an existing cluster (a shared datastore) must have its CA: never
+        // generate a second one.
+        let cluster = crate::seed::cluster_ca(&store).await?;
+        if let Some((_, server)) = &cluster {
+            if !PkiPaths::new(&pki_dir).ca_cert().exists() {
+                return Err(Error::ForeignCa {
+                    dir: pki_dir,
+                    cluster: server.clone(),
+                    reason: "this server has no ca.crt",
+                });
+            }
+        }
         let pki = {
             let dir = pki_dir.clone();
             tokio::task::spawn_blocking(move || {
@@ -144,16 +173,15 @@ impl ApiServer {
                 source,
             })?
         };
-        let url = config.datastore_url();
-        let store = AnyStore::open(&url).await.map_err(|source| Error::Store {
-            operation: format!("open datastore {url}"),
-            source,
-        })?;
-        let cipher = crate::storage::SecretCipher::load_or_create(
-            &config.encryption_key_path(),
-            config.encrypt_secrets,
-        )?;
-        let store = crate::storage::ObjectStore::new(store, cipher);
+        if let Some((ca_data, server)) = cluster {
+            if ca_data != pki.ca_data_base64() {
+                return Err(Error::ForeignCa {
+                    dir: pki_dir,
+                    cluster: server,
+                    reason: "its ca.crt is another",
+                });
+            }
+        }
         let service_ip = first_service_ip(DEFAULT_SERVICE_CIDR).map_err(|source| Error::Pki {
             dir: pki_dir.clone(),
             source,
@@ -192,7 +220,30 @@ impl ApiServer {
                 config.bind
             });
         let advertise_address = SocketAddr::new(advertise, local_addr.port()).to_string();
-        crate::seed::publish_api_endpoints(&store, advertise, local_addr.port()).await?;
+        crate::seed::publish_cluster_info(
+            &store,
+            &pki.ca_data_base64(),
+            &format!("https://{advertise_address}"),
+        )
+        .await?;
+        // A loopback address is not published: pods could not reach it.
+        let endpoints = if advertise.is_loopback() || advertise.is_unspecified() {
+            None
+        } else {
+            let identity = format!(
+                "{}_{}",
+                host_name().unwrap_or_else(|| "clusterd".into()),
+                std::process::id()
+            );
+            let reconciler = EndpointReconciler::new(
+                store.clone(),
+                SocketAddr::new(advertise, local_addr.port()),
+                identity,
+                config.endpoint_lease_duration,
+            );
+            reconciler.reconcile().await?;
+            Some(Arc::new(reconciler))
+        };
         let state = Arc::new(ApiState::new(
             store,
             signer,
@@ -225,6 +276,7 @@ impl ApiServer {
             acceptor,
             local_addr,
             kubeconfig,
+            endpoints,
         })
     }
 
@@ -248,6 +300,10 @@ impl ApiServer {
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
+        let renewal = self
+            .endpoints
+            .clone()
+            .map(|endpoints| tokio::spawn(endpoints.run()));
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -297,6 +353,12 @@ impl ApiServer {
         }
         tracing::info!("shutting down");
         drop(self.listener);
+        if let (Some(renewal), Some(endpoints)) = (renewal, &self.endpoints) {
+            renewal.abort();
+            if let Err(error) = endpoints.remove().await {
+                tracing::warn!(%error, "could not remove this server from the kubernetes endpoints");
+            }
+        }
         if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
             .await
             .is_err()

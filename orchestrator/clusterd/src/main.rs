@@ -7,10 +7,12 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use clusterd_apiserver::{ApiServer, ServerConfig};
 
+mod lb;
 mod node;
 
 #[derive(Debug, Parser)]
@@ -32,6 +34,8 @@ enum Command {
     /// Bootstrap tokens nodes join with, and the CA pin they check.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// A TCP load balancer passing TLS through to several API servers (an HA cluster's endpoint).
+    Lb(lb::LbArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +175,40 @@ struct ServerArgs {
     /// The directory containerd reads <registry>/hosts.toml from (its CRI registry config_path).
     #[arg(long, default_value = clusterd_agent::registry_mirrors::DEFAULT_REGISTRY_CONFIG_DIR)]
     registry_config_dir: PathBuf,
+    /// How long a scheduler or controllers leader Lease is valid after its last renewal
+    /// (with several servers, the longest a dead leader's work stays undone).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    leader_elect_lease_duration: Duration,
+    /// How long the leader keeps trying to renew before it stops leading.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    leader_elect_renew_deadline: Duration,
+    /// The pause between attempts to acquire or renew leadership.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    leader_elect_retry_period: Duration,
+    /// How long this server stays in the `kubernetes` Service's endpoints without renewing its
+    /// kube-system/apiserver-<address>-<port> Lease (renewed every third of it).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    endpoint_lease_duration: Duration,
+}
+
+/// A duration flag: a number with a unit, `15s`, `500ms`, `1.5s`, `2m`, `1h`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("{text:?} has no unit: write e.g. 15s or 500ms"))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: write e.g. 15s or 500ms"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// `--registry-mirror REGISTRY=URL`, validated.
@@ -198,6 +236,10 @@ fn main() -> ExitCode {
         Some(Command::Agent(args)) => run_agent(args),
         Some(Command::Pause) => run_pause(),
         Some(Command::Token(command)) => run_token(command),
+        Some(Command::Lb(args)) => {
+            init_logging();
+            lb::run(args)
+        }
     }
 }
 
@@ -354,16 +396,31 @@ fn run_server(args: ServerArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let election = clusterd_controllers::leader_election::LeaderElectionConfig {
+        lease_duration: args.leader_elect_lease_duration,
+        renew_deadline: args.leader_elect_renew_deadline,
+        retry_period: args.leader_elect_retry_period,
+        ..Default::default()
+    };
+    if let Err(e) = election.validate() {
+        eprintln!("clusterd server: {e}");
+        return ExitCode::from(2);
+    }
+    let mut tls_sans = args.tls_san;
+    // The serving certificate also covers this server's node address (reissued from the CA when
+    // a copied pki/ lacks it).
+    tls_sans.extend(args.node_ip.map(|ip| ip.to_string()));
     let config = ServerConfig {
         data_dir: args.data_dir,
         bind: args.bind,
         port: args.port,
         datastore: args.datastore,
         advertise_address: args.advertise_address,
-        tls_sans: args.tls_san,
+        tls_sans,
         token_auth_file: args.token_auth_file,
         cluster_name: args.cluster_name,
         encrypt_secrets: args.encrypt_secrets,
+        endpoint_lease_duration: args.endpoint_lease_duration,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -379,18 +436,36 @@ fn run_server(args: ServerArgs) -> ExitCode {
     let result = runtime.block_on(async {
         let server = ApiServer::start(&config).await?;
         let kubeconfig = server.kubeconfig_path().to_path_buf();
+        let identity = identity();
+        tracing::info!(%identity, "leader-election identity");
         if run_scheduler {
-            supervise("scheduler", kubeconfig.clone(), |client| {
-                clusterd_scheduler::run(client, clusterd_scheduler::SchedulerConfig::default())
+            let (identity, election) = (
+                identity.clone(),
+                election.for_lease(clusterd_controllers::leader_election::SCHEDULER_LEASE),
+            );
+            supervise("scheduler", kubeconfig.clone(), move |client| {
+                clusterd_controllers::leader_election::run_while_leading(
+                    client.clone(),
+                    identity.clone(),
+                    election.clone(),
+                    move || {
+                        clusterd_scheduler::run(
+                            client.clone(),
+                            clusterd_scheduler::SchedulerConfig::default(),
+                        )
+                    },
+                )
             });
         }
         if run_controllers {
-            let identity = identity();
             let csr_signer = csr_signer(&config.data_dir);
+            let election =
+                election.for_lease(clusterd_controllers::leader_election::CONTROLLERS_LEASE);
             supervise("controllers", kubeconfig, move |client| {
                 let config = clusterd_controllers::ControllersConfig {
                     identity: identity.clone(),
                     csr_signer: csr_signer.clone(),
+                    leader_election: election.clone(),
                     ..Default::default()
                 };
                 clusterd_controllers::run_all(client, config)
@@ -482,7 +557,7 @@ async fn run_server_node(
     .await
 }
 
-/// This server's identity in the controllers' leader-election Lease: host name and a unique suffix.
+/// This server's identity in the leader-election Leases: `<host>_<pid>_<nanoseconds, hex>`.
 fn identity() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -491,7 +566,7 @@ fn identity() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
-    format!("{host}_{:x}{nanos:08x}", std::process::id())
+    format!("{host}_{}_{nanos:08x}", std::process::id())
 }
 
 /// Runs a control-plane component as a client of this server (over HTTPS with the admin
@@ -555,4 +630,65 @@ async fn shutdown_signal() {
         }
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_go_style_units() {
+        assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("15").unwrap_err().contains("no unit"));
+        assert!(parse_duration("3d").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn leader_election_flags_parse_with_upstream_defaults() {
+        let cli = Cli::try_parse_from([
+            "clusterd",
+            "server",
+            "--leader-elect-lease-duration=2s",
+            "--leader-elect-renew-deadline=1500ms",
+            "--leader-elect-retry-period=250ms",
+            "--endpoint-lease-duration=3s",
+        ])
+        .unwrap();
+        let Some(Command::Server(args)) = cli.command else {
+            panic!("expected the server subcommand")
+        };
+        assert_eq!(args.leader_elect_lease_duration, Duration::from_secs(2));
+        assert_eq!(
+            args.leader_elect_renew_deadline,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(args.leader_elect_retry_period, Duration::from_millis(250));
+        assert_eq!(args.endpoint_lease_duration, Duration::from_secs(3));
+        let defaults = Cli::try_parse_from(["clusterd", "server"]).unwrap();
+        let Some(Command::Server(args)) = defaults.command else {
+            panic!("expected the server subcommand")
+        };
+        assert_eq!(
+            (
+                args.leader_elect_lease_duration,
+                args.leader_elect_renew_deadline,
+                args.leader_elect_retry_period
+            ),
+            (
+                Duration::from_secs(15),
+                Duration::from_secs(10),
+                Duration::from_secs(2)
+            )
+        );
+    }
+
+    #[test]
+    fn identity_carries_the_process_id() {
+        let identity = identity();
+        let pid = identity.rsplit('_').nth(1).unwrap();
+        assert_eq!(pid, std::process::id().to_string());
+    }
 }

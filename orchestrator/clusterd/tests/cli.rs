@@ -21,3 +21,24 @@ fn no_subcommand_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn leader_election_timings_that_do_not_nest_are_refused_before_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterd"))
+        .args(["server", "--bind", "127.0.0.1", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .args([
+            "--leader-elect-lease-duration=2s",
+            "--leader-elect-renew-deadline=3s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("leader-elect-renew-deadline"), "{text}");
+    assert!(
+        !dir.path().join("pki").exists(),
+        "nothing is created before the flags are checked"
+    );
+}

@@ -1,6 +1,7 @@
-//! Leader election on a coordination.k8s.io/v1 Lease (`kube-system/clusterd-controllers`), with
-//! upstream's timings: 15 s lease, 10 s renew deadline, 2 s retry. The decision is pure
-//! ([`decide`]); [`elect`] loops on it against the API.
+//! Leader election on a coordination.k8s.io/v1 Lease (`kube-system/clusterd-controllers` for the
+//! controllers, `kube-system/clusterd-scheduler` for the scheduler), with upstream's timings: 15 s
+//! lease, 10 s renew deadline, 2 s retry. The decision is pure ([`decide`]); [`elect`] loops on it
+//! against the API and [`run_while_leading`] runs a component only while it holds the lease.
 
 use std::time::Duration;
 
@@ -28,15 +29,62 @@ pub struct LeaderElectionConfig {
     pub retry_period: Duration,
 }
 
+/// The controllers' lease name (upstream: `kube-controller-manager`).
+pub const CONTROLLERS_LEASE: &str = "clusterd-controllers";
+/// The scheduler's lease name (upstream: `kube-scheduler`).
+pub const SCHEDULER_LEASE: &str = "clusterd-scheduler";
+
 impl Default for LeaderElectionConfig {
     fn default() -> Self {
         Self {
             namespace: "kube-system".into(),
-            name: "clusterd-controllers".into(),
+            name: CONTROLLERS_LEASE.into(),
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
         }
+    }
+}
+
+impl LeaderElectionConfig {
+    /// The same timings for the lease `kube-system/<name>`.
+    pub fn for_lease(&self, name: &str) -> Self {
+        Self {
+            name: name.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Checks upstream's rules: a lease of at least one second (leases count whole seconds),
+    /// longer than the renew deadline, which is longer than the retry period.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |field: &'static str, value: Duration, reason: &str| Error::Config {
+            field,
+            value: format!("{value:?}"),
+            reason: reason.into(),
+        };
+        if self.lease_duration < Duration::from_secs(1) {
+            return Err(invalid(
+                "leader-elect-lease-duration",
+                self.lease_duration,
+                "must be at least 1s",
+            ));
+        }
+        if self.renew_deadline >= self.lease_duration {
+            return Err(invalid(
+                "leader-elect-renew-deadline",
+                self.renew_deadline,
+                "must be shorter than the lease duration",
+            ));
+        }
+        if self.retry_period.is_zero() || self.retry_period >= self.renew_deadline {
+            return Err(invalid(
+                "leader-elect-retry-period",
+                self.retry_period,
+                "must be above zero and shorter than the renew deadline",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -142,6 +190,54 @@ pub async fn elect(
             }
         }
         tokio::time::sleep(config.retry_period).await;
+    }
+}
+
+/// Runs `work()` only while `identity` holds the lease of `config`: it starts once the lease is
+/// won, is stopped (its future dropped) when the lease is lost, and starts again on re-election.
+/// Work that ends by itself while we lead is started again after the retry period (a leader must
+/// not hold the lease without doing the work). Returns the first error of `work`; the election
+/// stops when this future ends or is dropped.
+pub async fn run_while_leading<F, Fut, E>(
+    client: Client,
+    identity: String,
+    config: LeaderElectionConfig,
+    mut work: F,
+) -> std::result::Result<(), E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<(), E>>,
+{
+    let (tx, mut leading) = watch::channel(false);
+    let (lease, retry_period) = (config.name.clone(), config.retry_period);
+    let _elector = AbortOnDrop(tokio::spawn(elect(client, identity.clone(), config, tx)));
+    loop {
+        if leading.wait_for(|l| *l).await.is_err() {
+            return Ok(());
+        }
+        tracing::info!(identity = %identity, %lease, "leading: starting");
+        let ended = tokio::select! {
+            result = work() => {
+                result?;
+                true
+            }
+            _ = leading.wait_for(|l| !*l) => false,
+        };
+        if ended {
+            tracing::warn!(identity = %identity, %lease, "ended by itself while leading; starting again");
+            tokio::time::sleep(retry_period).await;
+        } else {
+            tracing::warn!(identity = %identity, %lease, "lost the lease: stopped");
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -254,6 +350,36 @@ mod tests {
             Some("7"),
             "the swap is conditional on what we read"
         );
+    }
+
+    #[test]
+    fn timings_must_nest_like_upstream() {
+        let ok = LeaderElectionConfig {
+            lease_duration: Duration::from_secs(2),
+            renew_deadline: Duration::from_millis(1500),
+            retry_period: Duration::from_millis(250),
+            ..LeaderElectionConfig::default()
+        };
+        ok.validate().unwrap();
+        assert_eq!(ok.for_lease(SCHEDULER_LEASE).name, "clusterd-scheduler");
+        let short = LeaderElectionConfig {
+            lease_duration: Duration::from_millis(500),
+            ..ok.clone()
+        };
+        assert!(short
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("leader-elect-lease-duration"));
+        let slow_retry = LeaderElectionConfig {
+            retry_period: Duration::from_secs(2),
+            ..ok
+        };
+        assert!(slow_retry
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("leader-elect-retry-period"));
     }
 
     #[test]

@@ -23,17 +23,17 @@ use kube::Client;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::apply::apply_changes;
 use crate::change::{Change, Target};
 use crate::garbage_collector::{self, Summary};
 use crate::state::{key_of, ClusterState, ControllersConfig};
+use crate::Result;
 use crate::{
     cron_job, daemon_set, deployment, endpoints, job, namespace, node_ipam, node_lifecycle, pod_gc,
     replica_set, service, stateful_set,
 };
-use crate::{Error, Result};
 
 /// Kinds the runtime watches; controllers run once all have listed.
 const WATCHED: usize = 14;
@@ -48,31 +48,13 @@ enum Update {
 /// Runs every controller while this server holds the `kube-system/clusterd-controllers` Lease.
 /// Returns only on a fatal error; leadership lost means waiting to lead again.
 pub async fn run_all(client: Client, config: ControllersConfig) -> Result<()> {
-    let (tx, mut leading) = watch::channel(false);
-    let elector = tokio::spawn(crate::leader_election::elect(
+    crate::leader_election::run_while_leading(
         client.clone(),
         config.identity.clone(),
         config.leader_election.clone(),
-        tx,
-    ));
-    loop {
-        if leading.wait_for(|l| *l).await.is_err() {
-            break;
-        }
-        tracing::info!(identity = %config.identity, "leading: starting controllers");
-        tokio::select! {
-            result = run_controllers(client.clone(), config.clone()) => result?,
-            _ = leading.wait_for(|l| !*l) => tracing::warn!(identity = %config.identity, "lost the lease: controllers stopped"),
-        }
-    }
-    match elector.await {
-        Ok(result) => result,
-        Err(error) => Err(Error::Config {
-            field: "leader election",
-            value: config.identity,
-            reason: error.to_string(),
-        }),
-    }
+        || run_controllers(client.clone(), config.clone()),
+    )
+    .await
 }
 
 fn spawn_watch<K>(client: &Client, tx: &mpsc::UnboundedSender<Update>)
