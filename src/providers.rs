@@ -192,6 +192,19 @@ impl AnyProvider {
         }
     }
 
+    /// See [`clusterctl_provider_api::Provider::scale_steps`].
+    pub async fn scale_steps(
+        &self,
+        cluster: &ClusterRef,
+        nodegroup: &str,
+        scaling: Scaling,
+    ) -> Result<Option<Vec<Box<dyn Step>>>> {
+        match self {
+            AnyProvider::Eks(p) => p.scale_steps(cluster, nodegroup, scaling).await,
+            AnyProvider::Local(p) => p.scale_steps(cluster, nodegroup, scaling).await,
+        }
+    }
+
     /// See [`clusterctl_provider_api::Provider::kubeconfig_entry`].
     pub async fn kubeconfig_entry(&self, cluster: &ClusterRef) -> Result<Entry> {
         match self {

@@ -276,7 +276,9 @@ fn seed_kubectl_workflow_on_one_server_and_two_workers() {
         &config_file,
         format!(
             "apiVersion: clusterctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: {name}\n\
-             provider: local\nlocal:\n  workers: 2\n  portMappings:\n\
+             provider: local\nlocal:\n  workers: 2\n  workerLabels: {{tier: web}}\n\
+             \x20 serverTaints: [{{key: example.com/quiet, effect: PreferNoSchedule}}]\n\
+             \x20 portMappings:\n\
              \x20   - containerPort: 30080\n      hostPort: {host_port}\n"
         ),
     )
@@ -315,6 +317,24 @@ fn seed_kubectl_workflow_on_one_server_and_two_workers() {
             "{node} is not Ready:\n{nodes}"
         );
     }
+    // local.workerLabels and local.serverTaints reach the Node objects.
+    let labelled = kubectl(&["get", "nodes", "-l", "tier=web", "-o", "name"]);
+    assert_eq!(
+        labelled.lines().collect::<Vec<_>>(),
+        [
+            format!("node/{name}-agent-0"),
+            format!("node/{name}-agent-1")
+        ],
+        "{labelled}"
+    );
+    let taints = kubectl(&[
+        "get",
+        "node",
+        &format!("{name}-server-0"),
+        "-o",
+        "jsonpath={.spec.taints[*].key}={.spec.taints[*].effect}",
+    ]);
+    assert_eq!(taints, "example.com/quiet=PreferNoSchedule");
 
     let image = format!("clusterctl-e2e/web:{name}");
     web_image(&image);
@@ -484,6 +504,88 @@ fn seed_kubectl_workflow_on_one_server_and_two_workers() {
     let gone = kubectl_out(&["get", "pod", "nginx-pod"]);
     assert!(!gone.status.success(), "{}", text(&gone));
 
+    // scale the workers: a third one joins like the first two (same labels), then two go and
+    // their pods move to the nodes that stay.
+    let scale = |nodes: &str| {
+        ok(clusterctl(
+            &kubeconfig,
+            &[
+                "scale",
+                "nodegroup",
+                "workers",
+                "--provider",
+                "local",
+                "--cluster",
+                &name,
+                "--nodes",
+                nodes,
+            ],
+        ))
+    };
+    let grown = scale("3");
+    assert!(grown.contains("4/4 nodes Ready"), "{grown}");
+    let labelled = kubectl(&["get", "nodes", "-l", "tier=web", "-o", "name"]);
+    assert!(
+        labelled.contains(&format!("node/{name}-agent-2")),
+        "{labelled}"
+    );
+    let groups = ok(clusterctl(
+        &kubeconfig,
+        &[
+            "get",
+            "nodegroups",
+            "--provider",
+            "local",
+            "--cluster",
+            &name,
+        ],
+    ));
+    assert!(
+        groups
+            .lines()
+            .any(|l| l.starts_with("workers") && l.contains(" 3 ")),
+        "{groups}"
+    );
+    let shrunk = scale("1");
+    assert!(
+        shrunk.contains(&format!(
+            "Draining and removing {name}-agent-2, {name}-agent-1"
+        )),
+        "{shrunk}"
+    );
+    let nodes = kubectl(&["get", "nodes", "-o", "name"]);
+    assert_eq!(
+        nodes.lines().count(),
+        2,
+        "server-0 and agent-0 stay:\n{nodes}"
+    );
+    kubectl(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+    let placed = kubectl(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[*].spec.nodeName}",
+    ]);
+    assert!(
+        placed
+            .split_whitespace()
+            .all(|node| node == format!("{name}-server-0") || node == format!("{name}-agent-0")),
+        "pods left on removed workers: {placed}"
+    );
+    assert_eq!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=clusterctl.io/cluster={name}")
+        ])
+        .lines()
+        .count(),
+        2
+    );
+
     ok(clusterctl(
         &kubeconfig,
         &["delete", "--provider", "local", "--name", &name],
@@ -497,4 +599,444 @@ impl Drop for ImageCleanup {
     fn drop(&mut self) {
         docker(&["rmi", "-f", &self.0]);
     }
+}
+
+/// Restarts the Docker daemon the way scripts/setup-docker starts it, and waits until it answers.
+fn restart_docker() {
+    if Path::new("/run/systemd/system").exists() {
+        let status = Command::new("systemctl")
+            .args(["restart", "docker"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "systemctl restart docker");
+        return;
+    }
+    let pid = std::fs::read_to_string("/var/run/docker.pid").expect("dockerd's pid file");
+    let pid = pid.trim();
+    assert!(Command::new("kill").arg(pid).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dockerd {pid} did not stop"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = std::fs::remove_file("/var/run/docker.pid");
+    let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/setup-docker");
+    let out = Command::new(setup).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// Every node of the cluster behind `kubeconfig`'s context is Ready within `within`.
+fn wait_all_ready(kubeconfig: &Path, context: &str, count: usize, within: std::time::Duration) {
+    let deadline = std::time::Instant::now() + within;
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["--context", context, "get", "nodes", "--no-headers"])
+            .output()
+            .unwrap();
+        last = text(&out);
+        let ready = last
+            .lines()
+            .filter(|line| line.split_whitespace().nth(1) == Some("Ready"))
+            .count();
+        if out.status.success() && ready == count && last.lines().count() == count {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    panic!("{context}: not {count} Ready nodes within {within:?}:\n{last}");
+}
+
+#[test]
+#[ignore = "end-to-end: run by scripts/test e2e (needs Docker, the node image and clusterd)"]
+fn two_clusters_side_by_side_a_bad_config_a_docker_restart_and_a_reused_name() {
+    let (a, b) = (
+        format!("sa{}", std::process::id()),
+        format!("sb{}", std::process::id()),
+    );
+    let (_clean_a, _clean_b) = (Cleanup(a.clone()), Cleanup(b.clone()));
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("config");
+    let create = |name: &str| {
+        clusterctl(
+            &kubeconfig,
+            &[
+                "create",
+                "--provider",
+                "local",
+                "--name",
+                name,
+                "--wait",
+                "180s",
+            ],
+        )
+    };
+
+    // A bad config names the file, line and field, and creates nothing.
+    let bad = home.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        format!(
+            "apiVersion: clusterctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: {a}\n\
+             provider: local\nlocal:\n  workers: -1\n"
+        ),
+    )
+    .unwrap();
+    let refused = clusterctl(&kubeconfig, &["create", "-f", &bad.display().to_string()]);
+    assert!(!refused.status.success());
+    let message = text(&refused);
+    assert!(
+        message.contains("bad.yaml:7: local.workers: must be >= 0 (is -1)"),
+        "{message}"
+    );
+    let filter_a = format!("label=clusterctl.io/cluster={a}");
+    assert!(docker(&["ps", "-aq", "--filter", &filter_a])
+        .trim()
+        .is_empty());
+    assert!(docker(&["network", "ls", "-q", "--filter", &filter_a])
+        .trim()
+        .is_empty());
+
+    // Two clusters at once, each with its own network, port and context.
+    let (out_a, out_b) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| create(&a));
+        let second = scope.spawn(|| create(&b));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    ok(out_a);
+    ok(out_b);
+    let (ctx_a, ctx_b) = (format!("local-{a}"), format!("local-{b}"));
+    wait_all_ready(&kubeconfig, &ctx_a, 1, std::time::Duration::from_secs(60));
+    wait_all_ready(&kubeconfig, &ctx_b, 1, std::time::Duration::from_secs(60));
+    let kubectl = |context: &str, args: &[&str]| {
+        ok(Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--context")
+            .arg(context)
+            .args(args)
+            .output()
+            .unwrap())
+    };
+    assert_eq!(
+        kubectl(&ctx_a, &["get", "nodes", "-o", "name"]).trim(),
+        format!("node/{a}-server-0")
+    );
+    assert_eq!(
+        kubectl(&ctx_b, &["get", "nodes", "-o", "name"]).trim(),
+        format!("node/{b}-server-0")
+    );
+    kubectl(
+        &ctx_a,
+        &["create", "configmap", "kept", "--from-literal=k=v"],
+    );
+
+    // The Docker daemon restarts under both: the nodes come back and the clusters are Ready with
+    // their state.
+    restart_docker();
+    let restarted = std::time::Instant::now();
+    wait_all_ready(&kubeconfig, &ctx_a, 1, std::time::Duration::from_secs(120));
+    wait_all_ready(&kubeconfig, &ctx_b, 1, std::time::Duration::from_secs(120));
+    eprintln!(
+        "both clusters Ready {:.1}s after dockerd restarted",
+        restarted.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        kubectl(
+            &ctx_a,
+            &["get", "configmap", "kept", "-o", "jsonpath={.data.k}"]
+        ),
+        "v"
+    );
+
+    // Deleting one leaves the other untouched; the name can be used again.
+    ok(clusterctl(
+        &kubeconfig,
+        &["delete", "--provider", "local", "--name", &a],
+    ));
+    assert!(docker(&["ps", "-aq", "--filter", &filter_a])
+        .trim()
+        .is_empty());
+    let filter_b = format!("label=clusterctl.io/cluster={b}");
+    assert_eq!(
+        docker(&["ps", "-q", "--filter", &filter_b]).lines().count(),
+        1
+    );
+    kubectl(&ctx_b, &["get", "--raw", "/readyz"]);
+    let recreated = ok(create(&a));
+    assert!(
+        recreated.contains(&format!("cluster {a} is ready")),
+        "{recreated}"
+    );
+    wait_all_ready(&kubeconfig, &ctx_a, 1, std::time::Duration::from_secs(60));
+    let fresh = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["--context", &ctx_a, "get", "configmap", "kept"])
+        .output()
+        .unwrap();
+    assert!(
+        !fresh.status.success() && text(&fresh).contains("NotFound"),
+        "a recreated cluster starts empty: {}",
+        text(&fresh)
+    );
+    for name in [&a, &b] {
+        ok(clusterctl(
+            &kubeconfig,
+            &["delete", "--provider", "local", "--name", name],
+        ));
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: run by scripts/test e2e (needs Docker, the node image and clusterd)"]
+fn create_interrupted_with_ctrl_c_is_completed_by_a_rerun() {
+    let name = format!("ic{}", std::process::id());
+    let _cleanup = Cleanup(name.clone());
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("config");
+    let args = [
+        "create",
+        "--provider",
+        "local",
+        "--name",
+        name.as_str(),
+        "--workers",
+        "1",
+        "--wait",
+        "180s",
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_clusterctl"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt as soon as the first node container exists: half the work is done.
+    let filter = format!("label=clusterctl.io/cluster={name}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while docker(&["ps", "-aq", "--filter", &filter])
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no node container appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let interrupted = child.wait_with_output().unwrap();
+    let message = text(&interrupted);
+    assert_eq!(interrupted.status.code(), Some(130), "{message}");
+    assert!(
+        message.contains("nothing was cleaned up, re-run the same command to resume"),
+        "{message}"
+    );
+    assert!(
+        !docker(&["ps", "-aq", "--filter", &filter])
+            .trim()
+            .is_empty(),
+        "an interrupted create keeps what it made"
+    );
+
+    let resumed = ok(clusterctl(&kubeconfig, &args));
+    assert!(resumed.contains("2/2 nodes Ready"), "{resumed}");
+    assert!(resumed.contains("(already done)"), "{resumed}");
+    wait_all_ready(
+        &kubeconfig,
+        &format!("local-{name}"),
+        2,
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(
+        docker(&["ps", "-q", "--filter", &filter]).lines().count(),
+        2,
+        "the re-run made no extra containers"
+    );
+    ok(clusterctl(
+        &kubeconfig,
+        &["delete", "--provider", "local", "--name", &name],
+    ));
+}
+
+#[test]
+#[ignore = "end-to-end: run by scripts/test e2e (needs Docker, the node image and clusterd)"]
+fn three_servers_behind_a_load_balancer_survive_losing_the_leader() {
+    let name = format!("ha{}", std::process::id());
+    let _cleanup = Cleanup(name.clone());
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("config");
+    let config_file = home.path().join("ha.yaml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "apiVersion: clusterctl.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: {name}\n\
+             provider: local\nlocal:\n  servers: 3\n  workers: 1\n"
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let created = ok(clusterctl(
+        &kubeconfig,
+        &[
+            "create",
+            "-f",
+            &config_file.display().to_string(),
+            "--wait",
+            "180s",
+        ],
+    ));
+    eprintln!(
+        "create 3+1 (HA) took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(created.contains("4/4 nodes Ready"), "{created}");
+    assert!(created.contains("Starting etcd on 3 servers"), "{created}");
+    let context = format!("local-{name}");
+    let kubectl_out = |args: &[&str]| {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let kubectl = |args: &[&str]| ok(kubectl_out(args));
+
+    // The kubeconfig points at the load balancer, the only container publishing the API port.
+    let published = docker(&[
+        "ps",
+        "--filter",
+        &format!("label=clusterctl.io/cluster={name}"),
+        "--format",
+        "{{.Names}} {{.Ports}}",
+    ]);
+    let lb_port = published
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}-lb 127.0.0.1:")))
+        .and_then(|rest| rest.split("->").next())
+        .unwrap_or_else(|| panic!("no published API port on {name}-lb:\n{published}"))
+        .to_owned();
+    assert_eq!(
+        published.lines().filter(|l| l.contains("->6443")).count(),
+        1,
+        "{published}"
+    );
+    let server = kubectl(&[
+        "config",
+        "view",
+        "--minify",
+        "--context",
+        &context,
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ]);
+    assert_eq!(server, format!("https://127.0.0.1:{lb_port}"));
+    let listed = ok(clusterctl(
+        &kubeconfig,
+        &["get", "nodes", "--provider", "local", "--name", &name],
+    ));
+    assert!(listed.contains(&format!("{name}-lb")), "{listed}");
+
+    // Every server serves the `kubernetes` Service; one leads the controllers and the scheduler.
+    let endpoints = |kubectl_out: &dyn Fn(&[&str]) -> Output| {
+        text(&kubectl_out(&[
+            "get",
+            "endpoints",
+            "kubernetes",
+            "-o",
+            "jsonpath={.subsets[*].addresses[*].ip}",
+        ]))
+    };
+    assert_eq!(
+        endpoints(&kubectl_out).split_whitespace().count(),
+        3,
+        "{}",
+        endpoints(&kubectl_out)
+    );
+    let holder = |lease: &str| {
+        let out = kubectl_out(&[
+            "get",
+            "lease",
+            "-n",
+            "kube-system",
+            lease,
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ]);
+        text(&out).split('_').next().unwrap_or_default().to_owned()
+    };
+    let leader = holder("clusterd-controllers");
+    assert!(
+        leader.starts_with(&format!("{name}-server-")),
+        "controllers leader {leader:?}"
+    );
+    assert_eq!(holder("clusterd-scheduler"), leader);
+
+    // The leader's node stops: another server takes over within the lease period (15 s) plus
+    // its retry period, and the API stays reachable through the load balancer.
+    docker(&["stop", "-t", "2", &leader]);
+    let stopped = std::time::Instant::now();
+    let mut new_leader = leader.clone();
+    while new_leader == leader || new_leader.is_empty() {
+        assert!(
+            stopped.elapsed() < std::time::Duration::from_secs(45),
+            "no new controllers leader 45 s after {leader} stopped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        new_leader = holder("clusterd-controllers");
+    }
+    eprintln!(
+        "{new_leader} leads {:.1}s after {leader} stopped",
+        stopped.elapsed().as_secs_f64()
+    );
+    let agent = format!("{name}-agent-0");
+    let manifest = home.path().join("after.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: after\nspec:\n  replicas: 2\n\
+             \x20 selector:\n    matchLabels: {{app: after}}\n  template:\n    metadata:\n      labels: {{app: after}}\n\
+             \x20   spec:\n      nodeSelector: {{kubernetes.io/hostname: {agent}}}\n\
+             \x20     containers:\n      - name: pause\n        image: clusterd.local/pause:3.10\n"
+        ),
+    )
+    .unwrap();
+    kubectl(&["apply", "-f", &manifest.display().to_string()]);
+    kubectl(&["rollout", "status", "deployment/after", "--timeout=90s"]);
+    // The stopped server's API lease expires and it leaves the `kubernetes` endpoints.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while endpoints(&kubectl_out).split_whitespace().count() != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stopped server stays in the kubernetes endpoints: {}",
+            endpoints(&kubectl_out)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+
+    ok(clusterctl(
+        &kubeconfig,
+        &["delete", "--provider", "local", "--name", &name],
+    ));
+    let filter = format!("label=clusterctl.io/cluster={name}");
+    assert!(docker(&["ps", "-aq", "--filter", &filter])
+        .trim()
+        .is_empty());
+    assert!(docker(&["volume", "ls", "-q", "--filter", &filter])
+        .trim()
+        .is_empty());
 }

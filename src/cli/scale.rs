@@ -101,6 +101,31 @@ pub async fn run(global: &super::GlobalArgs, args: ScaleArgs) -> anyhow::Result<
                 min: ng.nodes_min,
                 max: ng.nodes_max,
             };
+            let steps = p
+                .scale_steps(&cluster, &ng.nodegroup, scaling)
+                .await
+                .map_err(|e| anyhow::anyhow!("scale nodegroup {}: {e}", ng.nodegroup))?;
+            if let Some(steps) = steps {
+                let options = super::run_steps::RunOptions {
+                    dry_run: false,
+                    retain: true,
+                    cleanup_hint: Some(format!(
+                        "re-run `clusterctl scale nodegroup {} --provider {} --cluster {} --nodes {}` to finish",
+                        ng.nodegroup,
+                        clusterctl_config::Provider::from(ng.provider),
+                        ng.cluster,
+                        ng.nodes
+                    )),
+                };
+                super::run_steps::run_steps(global, steps, options).await?;
+                if !global.quiet {
+                    eprintln!(
+                        "node group {} of {} has {} nodes",
+                        ng.nodegroup, ng.cluster, ng.nodes
+                    );
+                }
+                return Ok(());
+            }
             p.scale_nodegroup(&cluster, &ng.nodegroup, scaling)
                 .await
                 .map_err(|e| anyhow::anyhow!("scale nodegroup {}: {e}", ng.nodegroup))?;

@@ -1,8 +1,11 @@
 //! Settings only local (Docker) clusters use.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::node_group::Taint;
 
 /// The `local:` block: how many node containers to run and what to expose from them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -23,6 +26,18 @@ pub struct LocalConfig {
     /// Host directories mounted into every node container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mounts: Vec<Mount>,
+    /// Extra labels of the server nodes' Node objects.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub server_labels: BTreeMap<String, String>,
+    /// Taints the server nodes register with (e.g. NoSchedule to keep workloads on workers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_taints: Vec<Taint>,
+    /// Extra labels of the worker nodes' Node objects.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub worker_labels: BTreeMap<String, String>,
+    /// Taints the worker nodes register with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub worker_taints: Vec<Taint>,
 }
 
 /// A container port published on the host, like `docker run -p`.

@@ -336,6 +336,21 @@ fn mounts_need_an_absolute_container_path() {
 }
 
 #[test]
+fn local_node_labels_and_taints_are_checked_where_they_are_written() {
+    let lines = validation_lines(
+        "local:\n  workers: 1\n  workerLabels:\n    tier: web\n    \"bad key!\": x\n  serverTaints:\n    - {key: dedicated, value: control, effect: NoSchedule}\n    - {key: dedicated, effect: NoSchedule}\n",
+    );
+    assert_eq!(
+        lines,
+        [
+            "cluster.yaml:7: local.workerLabels[\"bad key!\"]: \"bad key!\" is not a valid key (letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters)",
+            "cluster.yaml:10: local.serverTaints[1]: duplicate taint dedicated:NoSchedule (also taints[0])",
+        ]
+    );
+    valid("local:\n  serverTaints: [{key: dedicated, effect: PreferNoSchedule}]\n  workerLabels: {tier: web}\n");
+}
+
+#[test]
 fn ssh_needs_hosts() {
     assert_eq!(
         validation_lines("provider: ssh\n"),

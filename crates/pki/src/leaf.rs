@@ -22,6 +22,8 @@ pub(crate) enum Usage {
     Server,
     /// TLS client (`clientAuth`).
     Client,
+    /// Both, as an etcd member needs for its peers (`serverAuth` and `clientAuth`).
+    Peer,
 }
 
 /// The required content of one leaf certificate.
@@ -90,10 +92,14 @@ impl LeafSpec {
         params.subject_alt_names = self.sans.iter().map(San::to_rcgen).collect::<Result<_>>()?;
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![match self.usage {
-            Usage::Server => ExtendedKeyUsagePurpose::ServerAuth,
-            Usage::Client => ExtendedKeyUsagePurpose::ClientAuth,
-        }];
+        params.extended_key_usages = match self.usage {
+            Usage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
+            Usage::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
+            Usage::Peer => vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+        };
         params.use_authority_key_identifier_extension = true;
         Ok(params)
     }
@@ -141,6 +147,7 @@ impl LeafSpec {
             Ok(Some(eku)) => match self.usage {
                 Usage::Server => eku.value.server_auth,
                 Usage::Client => eku.value.client_auth,
+                Usage::Peer => eku.value.server_auth && eku.value.client_auth,
             },
             _ => false,
         };

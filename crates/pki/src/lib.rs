@@ -32,6 +32,7 @@ mod cert_key_pair;
 mod change;
 mod cluster_pki;
 mod error;
+mod etcd;
 mod join_token;
 mod leaf;
 mod paths;
@@ -48,6 +49,7 @@ pub use cluster_pki::{
     ClusterPki, ADMIN_CN, ADMIN_GROUP, APISERVER_CN, FRONT_PROXY_CLIENT_CN, NODES_GROUP,
 };
 pub use error::{Error, Result};
+pub use etcd::{EtcdPki, ETCD_CLIENT_CN};
 pub use join_token::{JoinToken, TokenUsage};
 pub use paths::{validate_node_name, PkiPaths};
 pub use pin::{ca_pin, verify_ca_pin};

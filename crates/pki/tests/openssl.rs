@@ -204,3 +204,62 @@ fn keys_match_their_certificates_per_openssl() {
     let (ok, check) = openssl(&["ec", "-check", "-noout", "-in", s(&p.sa_key())]);
     assert!(ok, "sa.key is not a valid EC key: {check}");
 }
+
+#[test]
+fn openssl_accepts_etcd_members_both_ways_and_the_client_only_as_a_client() {
+    if tool("openssl").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = clusterctl_pki::EtcdPki::generate("dev").unwrap();
+    let member = etcd
+        .issue_member(
+            "dev-server-0",
+            &[clusterctl_pki::San::parse("172.18.0.2").unwrap()],
+        )
+        .unwrap();
+    let client = etcd
+        .issue_client(std::time::Duration::from_secs(3600))
+        .unwrap();
+    let write = |name: &str, pem: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    let ca = write("ca.crt", etcd.ca_cert_pem());
+    let member = write("member.crt", member.cert_pem());
+    let client = write("client.crt", client.cert_pem());
+    for purpose in ["sslserver", "sslclient"] {
+        let (ok, out) = openssl(&["verify", "-purpose", purpose, "-CAfile", s(&ca), s(&member)]);
+        assert!(ok, "member as {purpose}: {out}");
+    }
+    let (ok, out) = openssl(&[
+        "verify",
+        "-purpose",
+        "sslclient",
+        "-CAfile",
+        s(&ca),
+        s(&client),
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = openssl(&[
+        "verify",
+        "-purpose",
+        "sslserver",
+        "-CAfile",
+        s(&ca),
+        s(&client),
+    ]);
+    assert!(
+        !ok,
+        "the etcd client certificate passed as a server's: {out}"
+    );
+    let (_dir, cluster) = fresh_pki();
+    let (ok, _) = openssl(&[
+        "verify",
+        "-CAfile",
+        s(&cluster.paths().ca_cert()),
+        s(&member),
+    ]);
+    assert!(!ok, "etcd certificates must not chain to the cluster CA");
+}

@@ -59,6 +59,18 @@ pub trait Provider {
         nodegroup: &str,
         scaling: Scaling,
     ) -> Result<()>;
+    /// The steps that change a node group's size, for providers whose scaling is a multi-step
+    /// change on this machine (the CLI runs them with progress, Ctrl-C and resume); `None` when
+    /// the provider scales with [`Self::scale_nodegroup`] (one cloud call).
+    async fn scale_steps(
+        &self,
+        cluster: &ClusterRef,
+        nodegroup: &str,
+        scaling: Scaling,
+    ) -> Result<Option<Vec<Box<dyn Step>>>> {
+        let _ = (cluster, nodegroup, scaling);
+        Ok(None)
+    }
     /// The steps that add one node group (defaulted) to an existing cluster.
     fn create_nodegroup_steps(
         &self,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clusterctl_kubeconfig::{context_name, Cluster, Entry, Kubeconfig, User};
 
-use crate::docker::{ContainerState, DockerApi};
+use crate::docker::{ContainerInfo, ContainerState, DockerApi};
 use crate::docker_node::DockerNode;
 use crate::names::{self, Role};
 use crate::node::API_PORT;
@@ -139,36 +139,70 @@ impl AdminCredentials {
     }
 }
 
-/// The first server node of `cluster` and the host port its API server is published on.
-pub async fn first_server(docker: &dyn DockerApi, cluster: &str) -> Result<(String, u16)> {
-    let name = names::node(cluster, Role::Server, 0);
-    let found = docker
-        .inspect_container(&name)
-        .await?
-        .filter(|found| names::belongs_to(&found.labels, cluster))
-        .ok_or_else(|| Error::ClusterNotFound {
-            cluster: cluster.to_owned(),
-            detail: format!("has no server node {name}"),
-        })?;
+/// The host port `cluster`'s API is published on: the load balancer's in an HA cluster, else the
+/// only server's.
+fn published_api_port(cluster: &str, found: &ContainerInfo) -> Result<u16> {
     if found.state != ContainerState::Running {
         return Err(Error::ClusterNotFound {
             cluster: cluster.to_owned(),
             detail: format!(
-                "has its server node {name} {} (start it with `docker start {name}`)",
-                found.state.to_string().to_lowercase()
+                "has its API endpoint {} {} (start it with `docker start {}`)",
+                found.name,
+                found.state.to_string().to_lowercase(),
+                found.name
             ),
         });
     }
-    let port = found
+    found
         .ports
         .iter()
         .find(|port| port.container_port == API_PORT && port.host_port != 0)
         .map(|port| port.host_port)
         .ok_or_else(|| Error::ClusterNotFound {
             cluster: cluster.to_owned(),
-            detail: format!("has a server node {name} that publishes no API port"),
-        })?;
-    Ok((name, port))
+            detail: format!("has a node {} that publishes no API port", found.name),
+        })
+}
+
+/// A running server node of `cluster` (the first one that runs) and the host port of the
+/// cluster's API endpoint (its load balancer when it has several servers).
+pub async fn first_server(docker: &dyn DockerApi, cluster: &str) -> Result<(String, u16)> {
+    let mut servers: Vec<ContainerInfo> = docker
+        .list_containers(&names::node_labels(cluster, Role::Server))
+        .await?
+        .into_iter()
+        .filter(|found| names::belongs_to(&found.labels, cluster))
+        .collect();
+    servers.sort_by(|a, b| a.name.cmp(&b.name));
+    let first = names::node(cluster, Role::Server, 0);
+    let Some(server) = servers
+        .iter()
+        .find(|found| found.state == ContainerState::Running)
+    else {
+        let detail = match servers.first() {
+            None => format!("has no server node {first}"),
+            Some(found) => format!(
+                "has no running server node ({} is {}; start it with `docker start {}`)",
+                found.name,
+                found.state.to_string().to_lowercase(),
+                found.name
+            ),
+        };
+        return Err(Error::ClusterNotFound {
+            cluster: cluster.to_owned(),
+            detail,
+        });
+    };
+    let lb_name = names::node(cluster, Role::Lb, 0);
+    let port = match docker
+        .inspect_container(&lb_name)
+        .await?
+        .filter(|found| names::belongs_to(&found.labels, cluster))
+    {
+        Some(lb) => published_api_port(cluster, &lb)?,
+        None => published_api_port(cluster, server)?,
+    };
+    Ok((server.name.clone(), port))
 }
 
 /// Reads the admin credentials of `cluster` from its first server node.

@@ -113,6 +113,9 @@ pub enum Error {
     /// The user's kubeconfig could not be read or written.
     #[error(transparent)]
     Kubeconfig(#[from] clusterctl_kubeconfig::Error),
+    /// Certificates (the etcd CA of an HA cluster) could not be made.
+    #[error("etcd certificates: {0}")]
+    Pki(#[from] clusterctl_pki::Error),
     /// The request is invalid before anything is done (bad cluster name, no free port).
     #[error("invalid request: {0}")]
     Invalid(String),

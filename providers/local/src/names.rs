@@ -1,7 +1,7 @@
 //! Names and labels of everything the local provider creates for a cluster.
 //!
 //! Every container, network and volume carries `clusterctl.io/cluster=<name>` and
-//! `clusterctl.io/owned=true`; nodes also carry `clusterctl.io/role=server|agent`. Clusters are
+//! `clusterctl.io/owned=true`; nodes also carry `clusterctl.io/role=server|agent|lb`. Clusters are
 //! rediscovered from these labels, never from a local file.
 
 use std::fmt;
@@ -24,6 +24,8 @@ pub enum Role {
     Server,
     /// Runs `clusterd agent` only.
     Agent,
+    /// Runs `clusterd lb`: the one API endpoint in front of several servers (HA clusters only).
+    Lb,
 }
 
 impl Role {
@@ -32,6 +34,7 @@ impl Role {
         match self {
             Self::Server => "server",
             Self::Agent => "agent",
+            Self::Lb => "lb",
         }
     }
 
@@ -40,6 +43,7 @@ impl Role {
         match value {
             "server" => Some(Self::Server),
             "agent" => Some(Self::Agent),
+            "lb" => Some(Self::Lb),
             _ => None,
         }
     }
@@ -78,9 +82,13 @@ pub fn network(cluster: &str) -> String {
     format!("clusterctl-{cluster}")
 }
 
-/// A node container (and its hostname): `<cluster>-server-0`, `<cluster>-agent-1`.
+/// A node container (and its hostname): `<cluster>-server-0`, `<cluster>-agent-1`; the one
+/// load balancer of an HA cluster is `<cluster>-lb`.
 pub fn node(cluster: &str, role: Role, index: usize) -> String {
-    format!("{cluster}-{role}-{index}")
+    match role {
+        Role::Lb => format!("{cluster}-lb"),
+        _ => format!("{cluster}-{role}-{index}"),
+    }
 }
 
 /// The volume holding a node's `/var/lib/containerd`: `<node>-containerd`.

@@ -75,6 +75,9 @@ impl NodeSpec {
 
     /// The container to create for this node on a host with `host` facts.
     pub fn container_spec(&self, host: HostFacts) -> ContainerSpec {
+        if self.role == Role::Lb {
+            return self.load_balancer_spec();
+        }
         let name = self.name();
         let mut binds = Vec::new();
         if host.lib_modules {
@@ -119,6 +122,45 @@ impl NodeSpec {
         }
     }
 }
+
+impl NodeSpec {
+    /// The HA load balancer's container: Docker's default (unprivileged) confinement, no
+    /// containerd (the entrypoint skips it for `CLUSTERCTL_ROLE=lb`), the API port published.
+    fn load_balancer_spec(&self) -> ContainerSpec {
+        let name = self.name();
+        ContainerSpec {
+            hostname: name.clone(),
+            image: self.image.clone(),
+            labels: names::node_labels(&self.cluster, self.role),
+            network: Some(names::network(&self.cluster)),
+            ipv4_address: None,
+            cmd: None,
+            env: vec![format!("{LB_ROLE_ENV}=lb")],
+            cap_add: Vec::new(),
+            cap_drop: Vec::new(),
+            security_opt: Vec::new(),
+            cgroupns: None,
+            binds: Vec::new(),
+            tmpfs: [("/run".to_owned(), String::new())].into_iter().collect(),
+            volumes: Vec::new(),
+            ports: self
+                .api_host_port
+                .map(|host_port| PortMapping {
+                    host_ip: self.api_host_ip.clone(),
+                    host_port,
+                    container_port: API_PORT,
+                    protocol: "tcp".into(),
+                })
+                .into_iter()
+                .collect(),
+            restart: Some("unless-stopped".into()),
+            name,
+        }
+    }
+}
+
+/// The environment variable telling the node image's entrypoint which role it runs.
+pub const LB_ROLE_ENV: &str = "CLUSTERCTL_ROLE";
 
 /// A TCP port on 127.0.0.1 that is free right now (the kernel picks it).
 pub fn free_local_port() -> Result<u16> {
@@ -196,6 +238,22 @@ mod tests {
             .container_spec(HostFacts { lib_modules: false })
             .ports
             .is_empty());
+    }
+
+    #[test]
+    fn the_load_balancer_runs_confined_and_publishes_only_the_api_port() {
+        let lb = NodeSpec {
+            role: Role::Lb,
+            ..server()
+        };
+        let spec = lb.container_spec(HostFacts { lib_modules: true });
+        assert_eq!(spec.name, "dev-lb");
+        assert!(spec.cap_add.is_empty() && spec.security_opt.is_empty());
+        assert!(spec.volumes.is_empty() && spec.binds.is_empty());
+        assert_eq!(spec.env, ["CLUSTERCTL_ROLE=lb"]);
+        assert_eq!(spec.labels["clusterctl.io/role"], "lb");
+        assert_eq!(spec.ports.len(), 1);
+        assert_eq!(spec.ports[0].to_string(), "127.0.0.1:40001->6443/tcp");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! What a local cluster is made of, from a validated and defaulted `ClusterConfig`: the nodes,
 //! their image, ports and mounts. Every create step works on one [`LocalCluster`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clusterctl_config::{ClusterConfig, Protocol};
+use clusterctl_config::{ClusterConfig, Protocol, Taint};
 
 use crate::docker::{DockerApi, PortMapping};
 use crate::names::{self, Role};
@@ -47,6 +48,54 @@ pub struct LocalCluster {
     pub wait: Duration,
     /// Registry mirrors every node's containerd uses, `REGISTRY=URL` (`registries.mirrors`).
     pub registry_mirrors: Vec<String>,
+    /// The defaulted config the cluster was made from, as YAML; kept in the servers so `scale`
+    /// makes new workers exactly like the first ones.
+    pub config_yaml: Option<String>,
+    /// Labels and taints the server nodes register with (`local.serverLabels`, `serverTaints`).
+    pub server_registration: Registration,
+    /// Labels and taints the worker nodes register with (`local.workerLabels`, `workerTaints`).
+    pub worker_registration: Registration,
+}
+
+/// What a node registers its Node object with, as clusterd's flags spell it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registration {
+    /// `k=v,k2=v2` (`--node-labels`).
+    pub labels: String,
+    /// `k=v:Effect,k2:Effect` (`--register-with-taints`).
+    pub taints: String,
+}
+
+impl Registration {
+    /// From a config's labels and taints.
+    pub fn new(labels: &BTreeMap<String, String>, taints: &[Taint]) -> Self {
+        let labels = labels
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let taints = taints
+            .iter()
+            .map(|taint| match &taint.value {
+                Some(value) => format!("{}={value}:{}", taint.key, taint.effect),
+                None => format!("{}:{}", taint.key, taint.effect),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        Self { labels, taints }
+    }
+
+    /// The clusterd flags that register them; empty when there is nothing to add.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.labels.is_empty() {
+            args.extend(["--node-labels".to_owned(), self.labels.clone()]);
+        }
+        if !self.taints.is_empty() {
+            args.extend(["--register-with-taints".to_owned(), self.taints.clone()]);
+        }
+        args
+    }
 }
 
 impl LocalCluster {
@@ -68,6 +117,9 @@ impl LocalCluster {
             parallelism: DEFAULT_PARALLELISM,
             wait: DEFAULT_WAIT,
             registry_mirrors: Vec::new(),
+            config_yaml: None,
+            server_registration: Registration::default(),
+            worker_registration: Registration::default(),
         })
     }
 
@@ -76,6 +128,9 @@ impl LocalCluster {
         let mut cluster = Self::new(docker, config.name())?;
         let local = config.local.clone().unwrap_or_default();
         cluster.registry_mirrors = config.registries.mirror_specs();
+        cluster.config_yaml = config.to_yaml().ok();
+        cluster.server_registration = Registration::new(&local.server_labels, &local.server_taints);
+        cluster.worker_registration = Registration::new(&local.worker_labels, &local.worker_taints);
         cluster.servers = count("local.servers", local.servers.unwrap_or(1))?.max(1);
         cluster.agents = count("local.workers", local.workers.unwrap_or(0))?;
         if let Some(image) = local.image {
@@ -139,6 +194,20 @@ impl LocalCluster {
             .collect()
     }
 
+    /// Whether the cluster has several servers, and so an etcd datastore and a load balancer.
+    pub fn ha(&self) -> bool {
+        self.servers > 1
+    }
+
+    /// Every container of the cluster: the nodes, then the load balancer of an HA cluster.
+    pub fn containers(&self) -> Vec<(Role, usize)> {
+        let mut containers = self.nodes();
+        if self.ha() {
+            containers.push((Role::Lb, 0));
+        }
+        containers
+    }
+
     /// The container name of a node.
     pub fn node_name(&self, role: Role, index: usize) -> String {
         names::node(&self.name, role, index)
@@ -147,12 +216,18 @@ impl LocalCluster {
     /// The full spec of one node; `api_port` is the host port for a server's API server.
     pub fn node_spec(&self, role: Role, index: usize, api_port: Option<u16>) -> NodeSpec {
         let first_server = role == Role::Server && index == 0;
+        // An HA cluster's API endpoint is its load balancer; one server's is that server.
+        let publishes_api = match role {
+            Role::Lb => true,
+            Role::Server => !self.ha(),
+            Role::Agent => false,
+        };
         NodeSpec {
             cluster: self.name.clone(),
             role,
             index,
             image: self.image.reference.clone(),
-            api_host_port: if role == Role::Server { api_port } else { None },
+            api_host_port: if publishes_api { api_port } else { None },
             api_host_ip: self.api_address.clone(),
             extra_ports: if first_server {
                 self.port_mappings.clone()
@@ -243,6 +318,27 @@ mod tests {
             cluster.node_spec(Role::Agent, 0, Some(1)).api_host_port,
             None
         );
+    }
+
+    #[test]
+    fn node_labels_and_taints_become_registration_flags_per_role() {
+        let cluster = LocalCluster::from_config(
+            Arc::new(FakeDocker::new()),
+            &config("apiVersion: clusterctl.io/v1alpha1\nkind: Cluster\nmetadata: {name: t}\nprovider: local\nlocal:\n  workers: 1\n  serverTaints: [{key: dedicated, value: control, effect: NoSchedule}, {key: quiet, effect: PreferNoSchedule}]\n  workerLabels: {tier: web, example.com/disk: ssd}\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            cluster.server_registration.args(),
+            [
+                "--register-with-taints",
+                "dedicated=control:NoSchedule,quiet:PreferNoSchedule"
+            ]
+        );
+        assert_eq!(
+            cluster.worker_registration.args(),
+            ["--node-labels", "example.com/disk=ssd,tier=web"]
+        );
+        assert!(Registration::default().args().is_empty());
     }
 
     #[test]

@@ -130,15 +130,6 @@ impl Provider for LocalProvider {
 
     fn create_steps(&self, config: &ClusterConfig) -> Result<Vec<Box<dyn Step>>> {
         let cluster = self.cluster(config)?;
-        if cluster.servers > 1 {
-            return Err(ProviderError::NotBuilt {
-                provider: ProviderKind::Local,
-                operation: format!("create clusters with {} servers", cluster.servers),
-                detail: "several servers (HA, with a load-balancing endpoint) are not built yet; \
-                         use local.servers: 1 (workers may be any number). Nothing was changed"
-                    .to_owned(),
-            });
-        }
         let clusterd = Clusterd::locate().map_err(crate::Error::from)?;
         Ok(steps::create_steps(
             &cluster,
@@ -170,12 +161,34 @@ impl Provider for LocalProvider {
     }
 
     async fn list_nodegroups(&self, cluster: &ClusterRef) -> Result<Vec<NodeGroupSummary>> {
-        Err(ProviderError::InvalidRequest {
-            message: format!(
-                "local clusters have no node groups; `clusterctl get nodes --provider local --name {}` lists the nodes of cluster {}",
-                cluster.name, cluster.name
-            ),
-        })
+        crate::names::validate_cluster_name(&cluster.name)?;
+        let nodes = list_nodes(self.docker.as_ref(), &cluster.name).await?;
+        if nodes.is_empty() {
+            return Err(crate::Error::ClusterNotFound {
+                cluster: cluster.name.clone(),
+                detail: "has no node containers".to_owned(),
+            }
+            .into());
+        }
+        // One group: the workers (agent nodes), which `scale nodegroup workers` resizes.
+        let workers: Vec<_> = nodes
+            .iter()
+            .filter(|node| node.role == Some(crate::names::Role::Agent))
+            .collect();
+        let running = workers
+            .iter()
+            .filter(|node| node.state == ContainerState::Running)
+            .count();
+        let count = u32::try_from(workers.len()).unwrap_or(u32::MAX);
+        Ok(vec![NodeGroupSummary {
+            cluster: cluster.name.clone(),
+            name: "workers".to_owned(),
+            instance_type: Some("docker".to_owned()),
+            desired: count,
+            min: 0,
+            max: count,
+            status: format!("{running}/{} running", workers.len()),
+        }])
     }
 
     async fn list_nodes(&self, cluster: &ClusterRef) -> Result<Vec<NodeSummary>> {
@@ -194,18 +207,64 @@ impl Provider for LocalProvider {
     async fn scale_nodegroup(
         &self,
         cluster: &ClusterRef,
-        _nodegroup: &str,
+        nodegroup: &str,
         _scaling: Scaling,
     ) -> Result<()> {
-        Err(ProviderError::NotBuilt {
-            provider: ProviderKind::Local,
-            operation: "scale clusters".to_owned(),
-            detail: format!(
-                "adding or removing agents of a local cluster is not built yet; delete and \
-                 re-create cluster {} with another --workers. Nothing was changed",
+        Err(ProviderError::InvalidRequest {
+            message: format!(
+                "local clusters scale through steps: `clusterctl scale nodegroup {nodegroup} --provider local --cluster {} --nodes N`",
                 cluster.name
             ),
         })
+    }
+
+    async fn scale_steps(
+        &self,
+        cluster: &ClusterRef,
+        nodegroup: &str,
+        scaling: Scaling,
+    ) -> Result<Option<Vec<Box<dyn Step>>>> {
+        crate::names::validate_cluster_name(&cluster.name)?;
+        if !matches!(nodegroup, "workers" | "agents") {
+            return Err(ProviderError::InvalidRequest {
+                message: format!(
+                    "local cluster {} has one node group, `workers` (its agent nodes), not {nodegroup:?}; \
+                     its servers are fixed when it is created",
+                    cluster.name
+                ),
+            });
+        }
+        if scaling.min.is_some() || scaling.max.is_some() {
+            return Err(ProviderError::InvalidRequest {
+                message: "local workers have no minimum or maximum; give only --nodes".to_owned(),
+            });
+        }
+        let desired = usize::try_from(scaling.desired).unwrap_or(usize::MAX);
+        let mut config = steps::scale::read_config(self.docker.clone(), &cluster.name).await?;
+        config.local.get_or_insert_with(Default::default).workers = Some(
+            i32::try_from(desired).map_err(|_| ProviderError::InvalidRequest {
+                message: format!("{desired} workers is too many"),
+            })?,
+        );
+        let local = self.cluster(&config)?;
+        let current = steps::scale::current_workers(self.docker.as_ref(), &cluster.name).await?;
+        let mut plan: Vec<Box<dyn Step>> = Vec::new();
+        let remove: Vec<usize> = current.iter().copied().filter(|i| *i >= desired).collect();
+        if !remove.is_empty() {
+            plan.push(Box::new(steps::scale::RemoveWorkers::new(
+                local.clone(),
+                remove,
+            )));
+        }
+        let missing = (0..desired).any(|index| !current.contains(&index));
+        if missing {
+            let clusterd = Clusterd::locate().map_err(crate::Error::from)?;
+            plan.extend(steps::provision_steps(&local, Arc::new(clusterd)));
+            plan.push(Box::new(steps::JoinAgents::new(local.clone())));
+            plan.push(Box::new(steps::WaitNodesReady::new(local.clone())));
+        }
+        plan.push(Box::new(steps::scale::RecordConfig::new(local)));
+        Ok(Some(plan))
     }
 
     async fn kubeconfig_entry(&self, cluster: &ClusterRef) -> Result<clusterctl_kubeconfig::Entry> {
@@ -224,21 +283,46 @@ mod tests {
         LocalProvider::with_docker(Arc::new(docker.clone()), LocalOptions::default())
     }
 
-    #[tokio::test]
-    async fn several_servers_are_refused_as_not_built_before_anything_is_done() {
-        let docker = FakeDocker::new();
+    #[test]
+    fn several_servers_start_etcd_and_a_load_balancer_before_the_other_servers_and_agents() {
         let config = ClusterConfig::from_yaml_str(
-            "apiVersion: clusterctl.io/v1alpha1\nkind: Cluster\nmetadata: {name: ha}\nprovider: local\nlocal: {servers: 3}\n",
+            "apiVersion: clusterctl.io/v1alpha1\nkind: Cluster\nmetadata: {name: ha}\nprovider: local\nlocal: {servers: 3, workers: 1}\n",
             "test.yaml",
         )
         .unwrap()
         .defaulted();
-        let error = provider(&docker).create_steps(&config).err().unwrap();
-        assert!(
-            error.to_string().contains("create clusters with 3 servers"),
-            "{error}"
+        let cluster =
+            crate::plan::LocalCluster::from_config(Arc::new(FakeDocker::new()), &config).unwrap();
+        let titles: Vec<String> = crate::steps::start_steps(&cluster, None)
+            .iter()
+            .map(|step| step.title())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "Starting etcd on 3 servers",
+                "Starting the load balancer ha-lb in front of 3 servers",
+                "Starting clusterd server on ha-server-0",
+                "Waiting for the API server on ha-server-0",
+                "Starting clusterd server on 2 more servers",
+                "Joining 1 agent to the cluster",
+                "Waiting for 4 nodes to be Ready",
+                "Recording the cluster config in /etc/clusterctl/cluster.yaml on the servers",
+                "Writing kubeconfig context local-ha",
+            ]
         );
-        assert!(docker.calls().is_empty());
+        assert_eq!(cluster.containers().last(), Some(&(Role::Lb, 0)));
+        assert_eq!(
+            cluster.node_spec(Role::Lb, 0, Some(40000)).api_host_port,
+            Some(40000)
+        );
+        assert_eq!(
+            cluster
+                .node_spec(Role::Server, 0, Some(40000))
+                .api_host_port,
+            None,
+            "in HA only the load balancer publishes the API"
+        );
     }
 
     #[tokio::test]

@@ -48,11 +48,19 @@ impl Subnet {
         })
     }
 
+    /// The fixed address of an HA cluster's load balancer: the last of the lower half, so adding
+    /// agents never moves it; `None` when the subnet is too small to split.
+    pub fn load_balancer_address(&self) -> Option<Ipv4Addr> {
+        (self.prefix <= 28).then(|| Ipv4Addr::from(self.network + self.half() - 1))
+    }
+
     /// The fixed address of the node at `position` (servers first, then agents): the lower
     /// half after the gateway; `None` when the lower half is full.
     pub fn node_address(&self, position: usize) -> Option<Ipv4Addr> {
         let offset = u32::try_from(position).ok()?.checked_add(2)?;
-        (self.prefix <= 28 && offset < self.half()).then(|| Ipv4Addr::from(self.network + offset))
+        // The last address of the lower half is the load balancer's.
+        (self.prefix <= 28 && offset < self.half() - 1)
+            .then(|| Ipv4Addr::from(self.network + offset))
     }
 }
 
@@ -77,10 +85,15 @@ mod tests {
         let small = Subnet::parse("192.168.80.0/20").unwrap();
         assert_eq!(small.dynamic_range().as_deref(), Some("192.168.88.0/21"));
         assert_eq!(
-            small.node_address(2045).unwrap().to_string(),
-            "192.168.87.255"
+            small.node_address(2044).unwrap().to_string(),
+            "192.168.87.254"
         );
-        assert_eq!(small.node_address(2046), None);
+        assert_eq!(small.node_address(2045), None);
+        assert_eq!(
+            small.load_balancer_address().unwrap().to_string(),
+            "192.168.87.255",
+            "the load balancer keeps the last address, whatever the node count"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Rules on the local block: node counts, image, published ports, mounts.
 
-use super::net;
 use super::Report;
+use super::{net, node_groups};
 use crate::cluster_config::ClusterConfig;
 use crate::local::Protocol;
 use crate::provider::Provider;
@@ -102,4 +102,8 @@ pub(super) fn check(config: &ClusterConfig, report: &mut Report<'_>) {
             );
         }
     }
+    node_groups::check_labels("local.serverLabels", &local.server_labels, report);
+    node_groups::check_taints("local.serverTaints", &local.server_taints, report);
+    node_groups::check_labels("local.workerLabels", &local.worker_labels, report);
+    node_groups::check_taints("local.workerTaints", &local.worker_taints, report);
 }

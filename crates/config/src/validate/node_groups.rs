@@ -1,10 +1,10 @@
 //! Rules on node groups: names, sizes, volumes, labels and taints.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{names, Report};
 use crate::cluster_config::ClusterConfig;
-use crate::node_group::NodeGroup;
+use crate::node_group::{NodeGroup, Taint};
 use crate::provider::Provider;
 use crate::yaml::path;
 
@@ -37,27 +37,47 @@ pub(super) fn check(config: &ClusterConfig, report: &mut Report<'_>) {
             );
         }
         check_sizes(provider, group, &at, report);
-        for (key, value) in &group.labels {
-            let label = path::child(&format!("{at}.labels"), key);
-            report.check(label.clone(), names::qualified_name(key));
-            report.check(label, names::label_value(value));
+        check_labels_and_taints(&at, &group.labels, &group.taints, report);
+    }
+}
+
+/// Labels (`<at>.labels`) and taints (`<at>.taints`) as Kubernetes accepts them, without duplicates.
+pub(super) fn check_labels_and_taints(
+    at: &str,
+    labels: &BTreeMap<String, String>,
+    taints: &[Taint],
+    report: &mut Report<'_>,
+) {
+    check_labels(&format!("{at}.labels"), labels, report);
+    check_taints(&format!("{at}.taints"), taints, report);
+}
+
+/// Label keys and values at `at` as Kubernetes accepts them.
+pub(super) fn check_labels(at: &str, labels: &BTreeMap<String, String>, report: &mut Report<'_>) {
+    for (key, value) in labels {
+        let label = path::child(at, key);
+        report.check(label.clone(), names::qualified_name(key));
+        report.check(label, names::label_value(value));
+    }
+}
+
+/// Taints at `at` as Kubernetes accepts them, without a key and effect twice.
+pub(super) fn check_taints(at: &str, taints: &[Taint], report: &mut Report<'_>) {
+    let mut seen = HashMap::new();
+    for (t, taint) in taints.iter().enumerate() {
+        let taint_at = path::item(at, t);
+        report.check(format!("{taint_at}.key"), names::qualified_name(&taint.key));
+        if let Some(value) = &taint.value {
+            report.check(format!("{taint_at}.value"), names::label_value(value));
         }
-        let mut taints = HashMap::new();
-        for (t, taint) in group.taints.iter().enumerate() {
-            let taint_at = path::item(&format!("{at}.taints"), t);
-            report.check(format!("{taint_at}.key"), names::qualified_name(&taint.key));
-            if let Some(value) = &taint.value {
-                report.check(format!("{taint_at}.value"), names::label_value(value));
-            }
-            if let Some(first) = taints.insert((&taint.key, taint.effect), t) {
-                report.error(
-                    taint_at,
-                    format!(
-                        "duplicate taint {}:{} (also taints[{first}])",
-                        taint.key, taint.effect
-                    ),
-                );
-            }
+        if let Some(first) = seen.insert((&taint.key, taint.effect), t) {
+            report.error(
+                taint_at,
+                format!(
+                    "duplicate taint {}:{} (also taints[{first}])",
+                    taint.key, taint.effect
+                ),
+            );
         }
     }
 }

@@ -26,7 +26,7 @@ impl CopyClusterd {
 
     fn node_names(&self) -> Vec<String> {
         self.cluster
-            .nodes()
+            .containers()
             .into_iter()
             .map(|(role, index)| self.cluster.node_name(role, index))
             .collect()

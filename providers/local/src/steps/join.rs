@@ -84,7 +84,13 @@ impl Step for JoinAgents {
         Box::pin(async move {
             let server_name = self.cluster.node_name(Role::Server, 0);
             let server = DockerNode::new(self.cluster.docker.clone(), server_name.clone());
-            let server_address = node_address(ctx, &self.cluster, &server_name).await?;
+            // Agents of an HA cluster join through its load balancer, so any server serves them.
+            let endpoint = if self.cluster.ha() {
+                self.cluster.node_name(Role::Lb, 0)
+            } else {
+                server_name.clone()
+            };
+            let server_address = node_address(ctx, &self.cluster, &endpoint).await?;
             let pending: Vec<String> = {
                 let mut pending = Vec::new();
                 for name in self.agents() {
@@ -116,6 +122,7 @@ impl Step for JoinAgents {
                     let node = DockerNode::new(self.cluster.docker.clone(), name.clone());
                     let address = node_address(ctx, &self.cluster, &name).await?;
                     let mut args = agent_args(&server_address, &join, &name, &address);
+                    args.extend(self.cluster.worker_registration.args());
                     args.extend(args_file::mirror_args(&self.cluster.registry_mirrors));
                     ctx.wet(
                         &name,

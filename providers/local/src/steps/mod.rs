@@ -8,6 +8,7 @@
 
 pub mod clusterd;
 pub mod delete;
+pub mod ha;
 pub mod image;
 pub mod join;
 pub mod kubeconfig;
@@ -15,6 +16,7 @@ pub mod network;
 pub mod nodes;
 pub mod preflight;
 pub mod ready;
+pub mod scale;
 pub mod server;
 
 #[cfg(test)]
@@ -68,14 +70,21 @@ pub fn provision_steps(cluster: &LocalCluster, clusterd: Arc<Clusterd>) -> Vec<B
 /// The second half of `create`: start clusterd server, wait for its API server, join the
 /// agents, wait until every node is Ready, merge the kubeconfig context `local-<cluster>`.
 pub fn start_steps(cluster: &LocalCluster, kubeconfig: Option<PathBuf>) -> Vec<Box<dyn Step>> {
-    let mut steps: Vec<Box<dyn Step>> = vec![
-        Box::new(StartServer::new(cluster.clone())),
-        Box::new(WaitApiServer::new(cluster.clone())),
-    ];
+    let mut steps: Vec<Box<dyn Step>> = Vec::new();
+    if cluster.ha() {
+        steps.push(Box::new(ha::StartEtcd::new(cluster.clone())));
+        steps.push(Box::new(ha::StartLoadBalancer::new(cluster.clone())));
+    }
+    steps.push(Box::new(StartServer::new(cluster.clone())));
+    steps.push(Box::new(WaitApiServer::new(cluster.clone())));
+    if cluster.ha() {
+        steps.push(Box::new(ha::JoinServers::new(cluster.clone())));
+    }
     if cluster.agents > 0 {
         steps.push(Box::new(JoinAgents::new(cluster.clone())));
     }
     steps.push(Box::new(WaitNodesReady::new(cluster.clone())));
+    steps.push(Box::new(scale::RecordConfig::new(cluster.clone())));
     steps.push(Box::new(WriteKubeconfig::new(cluster.clone(), kubeconfig)));
     steps
 }

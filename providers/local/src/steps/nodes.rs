@@ -23,7 +23,7 @@ impl CreateNodes {
 
     fn node_names(&self) -> Vec<(String, Role, usize)> {
         self.cluster
-            .nodes()
+            .containers()
             .into_iter()
             .map(|(role, index)| (self.cluster.node_name(role, index), role, index))
             .collect()
@@ -32,12 +32,17 @@ impl CreateNodes {
     /// The host port for a server's API server: the configured one for the first server,
     /// else a free port on this machine, fixed at creation so it survives restarts.
     fn api_port(&self, role: Role, index: usize) -> Result<Option<u16>> {
+        let publishes = match role {
+            Role::Agent => false,
+            Role::Server => !self.cluster.ha(),
+            Role::Lb => true,
+        };
         match role {
-            Role::Agent => Ok(None),
-            Role::Server if index == 0 && self.cluster.api_port != 0 => {
+            _ if !publishes => Ok(None),
+            Role::Lb | Role::Server if index == 0 && self.cluster.api_port != 0 => {
                 Ok(Some(self.cluster.api_port))
             }
-            Role::Server => free_local_port().map(Some),
+            _ => free_local_port().map(Some),
         }
     }
 
@@ -68,22 +73,28 @@ impl CreateNodes {
                 let mut spec = node.container_spec(self.cluster.host);
                 let position = self
                     .cluster
-                    .nodes()
+                    .containers()
                     .iter()
                     .position(|n| *n == (role, index));
-                spec.ipv4_address = fixed_subnet(&self.cluster)
-                    .await?
-                    .zip(position)
-                    .and_then(|(subnet, position)| subnet.node_address(position))
-                    .map(|address| address.to_string());
-                let volume = node.containerd_volume();
-                let labels = names::cluster_labels(&self.cluster.name);
-                ctx.wet(
-                    name,
-                    format!("create volume {volume}"),
-                    docker.create_volume(&volume, &labels),
-                )
-                .await?;
+                let subnet = fixed_subnet(&self.cluster).await?;
+                spec.ipv4_address = if role == Role::Lb {
+                    subnet.and_then(|subnet| subnet.load_balancer_address())
+                } else {
+                    subnet
+                        .zip(position)
+                        .and_then(|(subnet, position)| subnet.node_address(position))
+                }
+                .map(|address| address.to_string());
+                if !spec.volumes.is_empty() {
+                    let volume = node.containerd_volume();
+                    let labels = names::cluster_labels(&self.cluster.name);
+                    ctx.wet(
+                        name,
+                        format!("create volume {volume}"),
+                        docker.create_volume(&volume, &labels),
+                    )
+                    .await?;
+                }
                 let ports = spec
                     .ports
                     .iter()
@@ -117,10 +128,15 @@ impl Step for CreateNodes {
         let (servers, agents) = (self.cluster.servers, self.cluster.agents);
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         format!(
-            "Creating {} ({}, {})",
+            "Creating {} ({}, {}){}",
             plural(servers + agents, "node container"),
             plural(servers, "server"),
-            plural(agents, "agent")
+            plural(agents, "agent"),
+            if self.cluster.ha() {
+                " and a load balancer"
+            } else {
+                ""
+            }
         )
     }
 

@@ -65,7 +65,7 @@ impl Step for Preflight {
                 }
             }
 
-            for (role, index) in self.cluster.nodes() {
+            for (role, index) in self.cluster.containers() {
                 let name = self.cluster.node_name(role, index);
                 if let Some(found) = docker.inspect_container(&name).await? {
                     if !names::belongs_to(&found.labels, &self.cluster.name) {

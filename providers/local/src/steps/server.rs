@@ -5,7 +5,7 @@ use std::time::Duration;
 use clusterctl_steps::{wait_for, BoxFuture, Ctx, Step, StepResult};
 
 use crate::admin::{self, AdminCredentials};
-use crate::args_file::{self, server_args};
+use crate::args_file;
 use crate::clusterd::CLUSTERD_PATH;
 use crate::docker::ContainerState;
 use crate::docker_node::DockerNode;
@@ -119,9 +119,8 @@ impl Step for StartServer {
             let name = self.server();
             let node = DockerNode::new(self.cluster.docker.clone(), name.clone());
             let address = node_address(ctx, &self.cluster, &name).await?;
-            let node_name = server_runs_agent(&node).await;
-            let mut args = server_args(&self.cluster.name, &name, &address, node_name);
-            args.extend(args_file::mirror_args(&self.cluster.registry_mirrors));
+            let args =
+                crate::steps::ha::full_server_args(ctx, &self.cluster, &node, 0, &address).await?;
             ctx.wet(
                 &name,
                 format!(
