@@ -282,3 +282,44 @@ fn concurrent_patches_without_a_resource_version_all_land_and_a_stale_one_confli
         }
     });
 }
+
+#[test]
+fn a_delete_racing_other_writers_retries_instead_of_conflicting() {
+    let server = TestServer::start();
+    run(async {
+        let client = kube_client(&server.kubeconfig).await;
+        let api: Api<ConfigMap> = Api::namespaced(client, "default");
+        for round in 0..10 {
+            let name = format!("busy-{round}");
+            // A finalizer makes the delete an update (deletionTimestamp), like a graceful pod's.
+            let mut cm = config_map(&name);
+            cm.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+            api.create(&PostParams::default(), &cm).await.unwrap();
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let writers: Vec<_> = (0..4)
+                .map(|w| {
+                    let (api, name, stop) = (api.clone(), name.clone(), stop.clone());
+                    tokio::spawn(async move {
+                        let mut i = 0;
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            let patch = json!({"data": {format!("w{w}"): i.to_string()}});
+                            let _ = api
+                                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                                .await;
+                            i += 1;
+                        }
+                    })
+                })
+                .collect();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let deleted = api.delete(&name, &Default::default()).await;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            for writer in writers {
+                writer.await.unwrap();
+            }
+            deleted.unwrap_or_else(|e| panic!("round {round}: delete lost a race: {e}"));
+            let marked = api.get(&name).await.unwrap();
+            assert!(marked.metadata.deletion_timestamp.is_some());
+        }
+    });
+}

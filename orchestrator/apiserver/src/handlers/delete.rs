@@ -5,6 +5,7 @@ use http::Response;
 use serde_json::{json, Value};
 
 use super::context::{metadata_mut, now_timestamp, text, timestamp_in, with_type, Ctx};
+use super::write::CONFLICT_RETRIES;
 use crate::http::{json_response, Body};
 use crate::objects::{self, encode, list_filtered, set_resource_version, Stored, Target};
 
@@ -85,12 +86,24 @@ pub async fn delete(ctx: &Ctx<'_>, options: &DeleteOptions) -> Result<Response<B
     let existing = objects::get(&ctx.state.store, &ctx.target, &ctx.key(), &ctx.info.name)
         .await?
         .ok_or_else(|| ctx.not_found())?;
-    let name = ctx.info.name.clone();
+    let (object, code) =
+        delete_object(ctx.state, &ctx.target, existing, options, ctx.dry_run()).await?;
+    Ok(json_response(code, &object))
+}
+
+/// The request's preconditions (`preconditions.uid`, `preconditions.resourceVersion`) against the
+/// object as stored now: 409 when either differs.
+fn check_preconditions(
+    target: &Target,
+    existing: &Stored,
+    options: &DeleteOptions,
+) -> Result<(), StatusError> {
+    let name = text(&existing.object, "/metadata/name").to_owned();
     if let Some(uid) = &options.uid {
         if text(&existing.object, "/metadata/uid") != uid {
             return Err(StatusError::conflict_with(
-                &ctx.target.resource,
-                &ctx.target.group,
+                &target.resource,
+                &target.group,
                 &name,
                 &format!(
                     "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
@@ -102,8 +115,8 @@ pub async fn delete(ctx: &Ctx<'_>, options: &DeleteOptions) -> Result<Response<B
     if let Some(rv) = &options.resource_version {
         if *rv != existing.revision.to_string() {
             return Err(StatusError::conflict_with(
-                &ctx.target.resource,
-                &ctx.target.group,
+                &target.resource,
+                &target.group,
                 &name,
                 &format!(
                     "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
@@ -112,13 +125,13 @@ pub async fn delete(ctx: &Ctx<'_>, options: &DeleteOptions) -> Result<Response<B
             ));
         }
     }
-    let (object, code) =
-        delete_object(ctx.state, &ctx.target, existing, options, ctx.dry_run()).await?;
-    Ok(json_response(code, &object))
+    Ok(())
 }
 
 /// Deletes one stored object: marks it (finalizers, pod grace) or removes it. Returns the response
-/// body (the object, or a Success Status) and its code.
+/// body (the object, or a Success Status) and its code. When another writer changes the object
+/// first, it is read again and the deletion retried (preconditions checked each time), as
+/// upstream's guaranteed update does.
 pub async fn delete_object(
     state: &crate::state::ApiState,
     target: &Target,
@@ -126,6 +139,33 @@ pub async fn delete_object(
     options: &DeleteOptions,
     dry_run: bool,
 ) -> Result<(Value, u16), StatusError> {
+    let name = text(&existing.object, "/metadata/name").to_owned();
+    let key = target.key(text(&existing.object, "/metadata/namespace"), &name);
+    let mut existing = existing;
+    for _ in 0..CONFLICT_RETRIES {
+        check_preconditions(target, &existing, options)?;
+        if let Some(done) = delete_once(state, target, existing, options, dry_run).await? {
+            return Ok(done);
+        }
+        existing = objects::get(&state.store, target, &key, &name)
+            .await?
+            .ok_or_else(|| StatusError::not_found(&target.resource, &target.group, &name))?;
+    }
+    Err(StatusError::conflict(
+        &target.resource,
+        &target.group,
+        &name,
+    ))
+}
+
+/// One attempt of [`delete_object`]; `None` when another writer won the race.
+async fn delete_once(
+    state: &crate::state::ApiState,
+    target: &Target,
+    existing: Stored,
+    options: &DeleteOptions,
+    dry_run: bool,
+) -> Result<Option<(Value, u16)>, StatusError> {
     let mut existing = existing;
     if let Some(finalizer) = options.propagation_finalizer() {
         if existing
@@ -177,7 +217,7 @@ pub async fn delete_object(
             .is_some()
             && grace == 0
         {
-            return Ok((with_type(existing.object, target), 200));
+            return Ok(Some((with_type(existing.object, target), 200)));
         }
         let mut marked = existing.object.clone();
         let meta = metadata_mut(&mut marked);
@@ -189,27 +229,31 @@ pub async fn delete_object(
         }
         meta.insert("deletionGracePeriodSeconds".into(), grace.into());
         if dry_run {
-            return Ok((with_type(marked, target), 200));
+            return Ok(Some((with_type(marked, target), 200)));
         }
-        let revision = state
+        let revision = match state
             .store
             .update(&key, encode(&marked), existing.revision)
             .await
-            .map_err(|e| target.store_error(&name, e))?;
+        {
+            Ok(revision) => revision,
+            Err(clusterd_store::Error::Conflict { .. }) => return Ok(None),
+            Err(e) => return Err(target.store_error(&name, e)),
+        };
         set_resource_version(&mut marked, revision);
-        return Ok((with_type(marked, target), 200));
+        return Ok(Some((with_type(marked, target), 200)));
     }
     if dry_run {
-        return Ok((with_type(existing.object, target), 200));
+        return Ok(Some((with_type(existing.object, target), 200)));
     }
     if is_namespace {
         delete_namespace_contents(state, &name).await?;
     }
-    let (revision, last) = state
-        .store
-        .delete(&key, Some(existing.revision))
-        .await
-        .map_err(|e| target.store_error(&name, e))?;
+    let (revision, last) = match state.store.delete(&key, Some(existing.revision)).await {
+        Ok(deleted) => deleted,
+        Err(clusterd_store::Error::Conflict { .. }) => return Ok(None),
+        Err(e) => return Err(target.store_error(&name, e)),
+    };
     if returns_object {
         let mut object = objects::decode(&last)?.object;
         set_resource_version(&mut object, revision);
@@ -217,13 +261,13 @@ pub async fn delete_object(
             metadata_mut(&mut object).insert("deletionTimestamp".into(), now_timestamp().into());
             object["status"] = json!({"phase": "Terminating"});
         }
-        return Ok((with_type(object, target), 200));
+        return Ok(Some((with_type(object, target), 200)));
     }
     let uid = text(&existing.object, "/metadata/uid");
-    Ok((
+    Ok(Some((
         delete_success(&target.resource, &target.group, &name, uid),
         200,
-    ))
+    )))
 }
 
 /// Deletes every namespaced object in `namespace` (what upstream's namespace controller does before
