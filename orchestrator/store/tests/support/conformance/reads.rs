@@ -177,3 +177,23 @@ pub async fn paging_with_limit_and_continue_is_consistent_at_the_first_pages_rev
         .unwrap();
     assert_eq!((all.items.len(), all.more), (9, false));
 }
+
+/// A full list larger than gRPC's default 4 MiB message limit (10,000 pods are ~50 MiB) comes
+/// back whole, as from kube-apiserver's etcd client.
+pub async fn a_list_larger_than_4_mib_comes_back_whole<F: Fixture>(fixture: &mut F) {
+    let store = fixture.store();
+    let big = clusterd_store::Bytes::from(vec![b'x'; 100 * 1024]);
+    for i in 0..60 {
+        store
+            .create(&format!("/registry/big/k{i:02}"), big.clone())
+            .await
+            .unwrap();
+    }
+    let listed = store
+        .list("/registry/big/", ListOptions::latest())
+        .await
+        .expect("a 6 MiB list");
+    assert_eq!(listed.items.len(), 60);
+    assert!(listed.items.iter().all(|kv| kv.value == big));
+    assert!(!listed.more);
+}
