@@ -541,9 +541,10 @@ fn seed_kubectl_workflow_on_one_server_and_two_workers() {
         ],
     ));
     assert!(
-        groups
-            .lines()
-            .any(|l| l.starts_with("workers") && l.contains(" 3 ")),
+        groups.lines().any(|l| {
+            let columns: Vec<&str> = l.split_whitespace().collect();
+            columns.get(1) == Some(&"workers") && columns.get(4) == Some(&"3")
+        }),
         "{groups}"
     );
     let shrunk = scale("1");
