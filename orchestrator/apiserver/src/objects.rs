@@ -156,12 +156,45 @@ pub async fn list_filtered(
     keep: impl Fn(&Value) -> bool,
 ) -> Result<Page, clusterd_store::Error> {
     let mut items = Vec::new();
+    let (revision, continue_after) = list_each(
+        store,
+        prefix,
+        revision,
+        start_after,
+        limit,
+        keep,
+        |object| {
+            items.push(object);
+        },
+    )
+    .await?;
+    Ok(Page {
+        items,
+        revision,
+        continue_after,
+    })
+}
+
+/// Like [`list_filtered`], but hands each kept object to `visit` as soon as it is decoded instead
+/// of collecting them, so a response can be written object by object (a 10,000-pod list then never
+/// holds 10,000 decoded objects at once). Returns the revision read at and the key to continue
+/// after, when more may follow.
+pub async fn list_each(
+    store: &ObjectStore,
+    prefix: &str,
+    revision: i64,
+    start_after: Option<String>,
+    limit: usize,
+    keep: impl Fn(&Value) -> bool,
+    mut visit: impl FnMut(Value),
+) -> Result<(i64, Option<String>), clusterd_store::Error> {
+    let mut found = 0;
     let mut revision = revision;
     let mut start_after = start_after;
     loop {
         let mut opts = ListOptions::latest().at_revision(revision);
         if limit > 0 {
-            opts = opts.with_limit(limit - items.len());
+            opts = opts.with_limit(limit - found);
         }
         if let Some(after) = &start_after {
             opts = opts.starting_after(after.clone());
@@ -169,28 +202,22 @@ pub async fn list_filtered(
         let page = store.list(prefix, opts).await?;
         revision = page.revision;
         let more = page.more;
-        for (index, kv) in page.items.iter().enumerate() {
-            let Ok(stored) = decode(kv) else { continue };
+        let count = page.items.len();
+        start_after = page.items.last().map(|kv| kv.key.clone());
+        for (index, kv) in page.items.into_iter().enumerate() {
+            let Ok(stored) = decode(&kv) else { continue };
             if !keep(&stored.object) {
                 continue;
             }
-            items.push(stored.object);
-            if limit > 0 && items.len() == limit {
-                let rest = more || index + 1 < page.items.len();
-                return Ok(Page {
-                    items,
-                    revision,
-                    continue_after: rest.then(|| kv.key.clone()),
-                });
+            visit(stored.object);
+            found += 1;
+            if limit > 0 && found == limit {
+                let rest = more || index + 1 < count;
+                return Ok((revision, rest.then(|| kv.key.clone())));
             }
         }
-        start_after = page.items.last().map(|kv| kv.key.clone());
         if !more || start_after.is_none() {
-            return Ok(Page {
-                items,
-                revision,
-                continue_after: None,
-            });
+            return Ok((revision, None));
         }
     }
 }

@@ -72,6 +72,11 @@ impl Tabler {
         })
     }
 
+    /// The Table of `objects` without list metadata: one chunk of a list written row by row.
+    pub fn chunk(&self, objects: &[Value]) -> Value {
+        self.convert(objects)
+    }
+
     /// The Table of `objects`.
     fn convert(&self, objects: &[Value]) -> Value {
         let now = OffsetDateTime::now_utc();
