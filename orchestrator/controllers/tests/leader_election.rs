@@ -12,12 +12,15 @@ use std::time::{Duration, Instant};
 use clusterd_controllers::leader_election::{run_while_leading, LeaderElectionConfig};
 use support::{kube_client, TestServer};
 
+/// Short enough for a quick test, long enough that a renewal delayed by a busy machine (CI runs
+/// many tests on 2 cores) does not look like a dead leader: the holder renews every 250 ms and
+/// loses the lease only after 4 s without one.
 fn timings(lease: &str) -> LeaderElectionConfig {
     LeaderElectionConfig {
         name: lease.into(),
-        lease_duration: Duration::from_secs(1),
-        renew_deadline: Duration::from_millis(800),
-        retry_period: Duration::from_millis(100),
+        lease_duration: Duration::from_secs(4),
+        renew_deadline: Duration::from_secs(3),
+        retry_period: Duration::from_millis(250),
         ..LeaderElectionConfig::default()
     }
 }
@@ -77,14 +80,14 @@ async fn only_the_holder_works_and_a_follower_takes_over_within_the_lease_period
     let a = spawn("a");
     running.wait_for(&["a"], Duration::from_secs(10)).await;
     let b = spawn("b");
-    tokio::time::sleep(config.lease_duration * 3).await;
+    tokio::time::sleep(config.lease_duration * 2).await;
     assert_eq!(running.now(), ["a"], "b follows while a renews");
 
     // a goes away without giving the lease up: b leads once it expires.
     a.abort();
-    let took = running.wait_for(&["b"], Duration::from_secs(10)).await;
+    let took = running.wait_for(&["b"], Duration::from_secs(20)).await;
     assert!(
-        took <= config.lease_duration + config.retry_period + Duration::from_secs(1),
+        took <= config.lease_duration + config.retry_period + Duration::from_secs(2),
         "b took {took:?} to take over"
     );
     b.abort();

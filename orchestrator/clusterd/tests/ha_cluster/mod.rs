@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use etcd_server::EtcdServer;
 
 /// `--leader-elect-lease-duration` of the test servers.
-pub const LEASE: Duration = Duration::from_secs(2);
+pub const LEASE: Duration = Duration::from_secs(4);
 /// `--leader-elect-retry-period` of the test servers.
 pub const RETRY: Duration = Duration::from_millis(250);
 /// `--endpoint-lease-duration` of the test servers.
-pub const ENDPOINT_LEASE: Duration = Duration::from_secs(3);
+pub const ENDPOINT_LEASE: Duration = Duration::from_secs(5);
 /// Time for kubectl round trips and a busy machine on top of the lease timings.
 pub const SLACK: Duration = Duration::from_secs(3);
 /// The longest wait for anything that has no tighter bound.
@@ -148,7 +148,7 @@ impl Server {
             .args(["--advertise-address", &ip.to_string()])
             .args(["--datastore", datastore, "--disable-agent"])
             .args(["--leader-elect-lease-duration", &seconds(LEASE)])
-            .args(["--leader-elect-renew-deadline", "1500ms"])
+            .args(["--leader-elect-renew-deadline", "3s"])
             .args(["--leader-elect-retry-period", &seconds(RETRY)])
             .args(["--endpoint-lease-duration", &seconds(ENDPOINT_LEASE)])
             .env("RUST_LOG", "info")
