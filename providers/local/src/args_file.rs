@@ -103,6 +103,27 @@ pub fn describe(args: &[String]) -> String {
     shown.join(" ")
 }
 
+/// Writes `node`'s args file through the dry-run gate, which starts clusterd there.
+pub async fn start(ctx: &clusterctl_steps::Ctx, node: &DockerNode, args: &[String]) -> Result<()> {
+    ctx.wet(
+        node.name(),
+        format!("write {ARGS_FILE} to start `{}`", describe(args)),
+        write(node, args),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether node container `node` runs and has its args file (clusterd was started there).
+pub async fn is_started(node: &DockerNode) -> Result<bool> {
+    let running = node
+        .docker()
+        .inspect_container(node.name())
+        .await?
+        .is_some_and(|found| found.state == crate::docker::ContainerState::Running);
+    Ok(running && is_written(node).await?)
+}
+
 /// Whether the node already has a non-empty args file (clusterd was started there).
 pub async fn is_written(node: &DockerNode) -> Result<bool> {
     let (code, _) = node.run_unchecked(&["test", "-s", ARGS_FILE]).await?;

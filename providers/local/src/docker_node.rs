@@ -28,6 +28,11 @@ impl DockerNode {
         }
     }
 
+    /// The Docker daemon the container runs on.
+    pub fn docker(&self) -> &dyn DockerApi {
+        self.docker.as_ref()
+    }
+
     /// Runs `argv` and returns its output whatever the exit code, with the exit code.
     pub async fn run_unchecked(&self, argv: &[&str]) -> Result<(i64, Output), RunError> {
         let argv: Vec<String> = argv.iter().map(|arg| (*arg).to_owned()).collect();

@@ -85,13 +85,7 @@ impl NodeSpec {
         }
         binds.extend(self.mounts.iter().cloned());
         let ports = self
-            .api_host_port
-            .map(|host_port| PortMapping {
-                host_ip: self.api_host_ip.clone(),
-                host_port,
-                container_port: API_PORT,
-                protocol: "tcp".into(),
-            })
+            .api_port_mapping()
             .into_iter()
             .chain(self.extra_ports.iter().cloned())
             .collect();
@@ -124,6 +118,16 @@ impl NodeSpec {
 }
 
 impl NodeSpec {
+    /// The API port published on the host, when this container publishes it.
+    fn api_port_mapping(&self) -> Option<PortMapping> {
+        self.api_host_port.map(|host_port| PortMapping {
+            host_ip: self.api_host_ip.clone(),
+            host_port,
+            container_port: API_PORT,
+            protocol: "tcp".into(),
+        })
+    }
+
     /// The HA load balancer's container: Docker's default (unprivileged) confinement, no
     /// containerd (the entrypoint skips it for `CLUSTERCTL_ROLE=lb`), the API port published.
     fn load_balancer_spec(&self) -> ContainerSpec {
@@ -143,16 +147,7 @@ impl NodeSpec {
             binds: Vec::new(),
             tmpfs: [("/run".to_owned(), String::new())].into_iter().collect(),
             volumes: Vec::new(),
-            ports: self
-                .api_host_port
-                .map(|host_port| PortMapping {
-                    host_ip: self.api_host_ip.clone(),
-                    host_port,
-                    container_port: API_PORT,
-                    protocol: "tcp".into(),
-                })
-                .into_iter()
-                .collect(),
+            ports: self.api_port_mapping().into_iter().collect(),
             restart: Some("unless-stopped".into()),
             name,
         }

@@ -370,16 +370,7 @@ impl Step for StartLoadBalancer {
                 args.extend(["--backend".to_owned(), format!("{address}:{API_PORT}")]);
             }
             let node = DockerNode::new(self.cluster.docker.clone(), lb.clone());
-            ctx.wet(
-                &lb,
-                format!(
-                    "write {} to start `{}`",
-                    args_file::ARGS_FILE,
-                    args_file::describe(&args)
-                ),
-                args_file::write(&node, &args),
-            )
-            .await?;
+            args_file::start(ctx, &node, &args).await?;
             Ok(())
         })
     }
@@ -404,14 +395,7 @@ impl JoinServers {
     }
 
     async fn is_started(&self, name: &str) -> Result<bool> {
-        let running = self
-            .cluster
-            .docker
-            .inspect_container(name)
-            .await?
-            .is_some_and(|found| found.state == ContainerState::Running);
-        let node = DockerNode::new(self.cluster.docker.clone(), name);
-        Ok(running && args_file::is_written(&node).await?)
+        args_file::is_started(&DockerNode::new(self.cluster.docker.clone(), name)).await
     }
 }
 
@@ -485,16 +469,7 @@ impl Step for JoinServers {
                     .await?;
                     let address = node_address(ctx, &self.cluster, &name).await?;
                     let args = full_server_args(ctx, &self.cluster, &node, index, &address).await?;
-                    ctx.wet(
-                        &name,
-                        format!(
-                            "write {} to start `{}`",
-                            args_file::ARGS_FILE,
-                            args_file::describe(&args)
-                        ),
-                        args_file::write(&node, &args),
-                    )
-                    .await?;
+                    args_file::start(ctx, &node, &args).await?;
                     Ok::<(), crate::Error>(())
                 }
             })

@@ -6,7 +6,6 @@ use clusterctl_steps::{for_each_host, BoxFuture, Ctx, Step, StepResult};
 use crate::admin::DATA_DIR;
 use crate::args_file::{self, agent_args, JoinCredentials};
 use crate::clusterd::CLUSTERD_PATH;
-use crate::docker::ContainerState;
 use clusterctl_provider_api::Node as _;
 
 use crate::docker_node::DockerNode;
@@ -49,14 +48,7 @@ impl JoinAgents {
     }
 
     async fn is_joined(&self, name: &str) -> Result<bool> {
-        let running = self
-            .cluster
-            .docker
-            .inspect_container(name)
-            .await?
-            .is_some_and(|found| found.state == ContainerState::Running);
-        let node = DockerNode::new(self.cluster.docker.clone(), name);
-        Ok(running && args_file::is_written(&node).await?)
+        args_file::is_started(&DockerNode::new(self.cluster.docker.clone(), name)).await
     }
 }
 
@@ -124,16 +116,7 @@ impl Step for JoinAgents {
                     let mut args = agent_args(&server_address, &join, &name, &address);
                     args.extend(self.cluster.worker_registration.args());
                     args.extend(args_file::mirror_args(&self.cluster.registry_mirrors));
-                    ctx.wet(
-                        &name,
-                        format!(
-                            "write {} to start `{}`",
-                            args_file::ARGS_FILE,
-                            args_file::describe(&args)
-                        ),
-                        args_file::write(&node, &args),
-                    )
-                    .await?;
+                    args_file::start(ctx, &node, &args).await?;
                     Ok::<(), crate::Error>(())
                 }
             })

@@ -103,14 +103,8 @@ impl Step for StartServer {
 
     fn is_done<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, StepResult<bool>> {
         Box::pin(async move {
-            let running = self
-                .cluster
-                .docker
-                .inspect_container(&self.server())
-                .await?
-                .is_some_and(|found| found.state == ContainerState::Running);
             let node = DockerNode::new(self.cluster.docker.clone(), self.server());
-            Ok(running && args_file::is_written(&node).await?)
+            Ok(args_file::is_started(&node).await?)
         })
     }
 
@@ -121,16 +115,7 @@ impl Step for StartServer {
             let address = node_address(ctx, &self.cluster, &name).await?;
             let args =
                 crate::steps::ha::full_server_args(ctx, &self.cluster, &node, 0, &address).await?;
-            ctx.wet(
-                &name,
-                format!(
-                    "write {} to start `{}`",
-                    args_file::ARGS_FILE,
-                    args_file::describe(&args)
-                ),
-                args_file::write(&node, &args),
-            )
-            .await?;
+            args_file::start(ctx, &node, &args).await?;
             Ok(())
         })
     }
