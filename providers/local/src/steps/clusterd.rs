@@ -37,8 +37,13 @@ impl Step for CopyClusterd {
     fn title(&self) -> String {
         let count = self.cluster.servers + self.cluster.agents;
         format!(
-            "Copying clusterd to {count} node{}",
-            if count == 1 { "" } else { "s" }
+            "Copying clusterd to {count} node{}{}",
+            if count == 1 { "" } else { "s" },
+            if self.cluster.ha() {
+                " and the load balancer"
+            } else {
+                ""
+            }
         )
     }
 
