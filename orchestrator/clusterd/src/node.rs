@@ -210,11 +210,43 @@ async fn connect_runtime(
     Ok((runtime, Some(started)))
 }
 
-/// Imports the sandbox image, this very binary running `clusterd pause`, unless the runtime has it.
+/// busybox (the node image has `busybox-static`, 2 MiB).
+const BUSYBOX: &str = "/bin/busybox";
+/// The pause loop busybox's shell runs as a sandbox's PID 1: waits for ever, reaps what it is
+/// given, and exits on SIGTERM or SIGINT.
+const BUSYBOX_PAUSE: &str =
+    "trap 'exit 0' TERM INT; while :; do /busybox sleep 86400 & wait $!; done";
+
+/// Imports the sandbox image unless the runtime has it: a static busybox running a pause loop when
+/// the host has one, else this very binary running `clusterd pause` (a debug clusterd is over
+/// 100 MiB, which every node would hash, write and unpack before its first pod).
 async fn ensure_pause(runtime: &CriRuntime, work_dir: &Path) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| format!("find the clusterd executable: {e}"))?;
-    clusterd_agent::ensure_pause_image(runtime, PAUSE_IMAGE, &exe, "clusterd", &["pause"], work_dir)
+    let busybox = Path::new(BUSYBOX);
+    // Its libraries, if it has any, go into the image with it.
+    let built = if busybox.is_file() {
+        clusterd_agent::ensure_pause_image(
+            runtime,
+            PAUSE_IMAGE,
+            busybox,
+            "busybox",
+            &["sh", "-c", BUSYBOX_PAUSE],
+            work_dir,
+        )
         .await
+    } else {
+        let exe =
+            std::env::current_exe().map_err(|e| format!("find the clusterd executable: {e}"))?;
+        clusterd_agent::ensure_pause_image(
+            runtime,
+            PAUSE_IMAGE,
+            &exe,
+            "clusterd",
+            &["pause"],
+            work_dir,
+        )
+        .await
+    };
+    built
         .map(|_| ())
         .map_err(|e| format!("sandbox image {PAUSE_IMAGE}: {e}"))
 }
