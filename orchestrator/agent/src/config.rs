@@ -121,6 +121,43 @@ pub fn parse_labels(text: &str) -> Result<BTreeMap<String, String>> {
     Ok(labels)
 }
 
+/// Parses a duration flag as Go (and so kubelet and kube-apiserver) writes them: numbers with a
+/// unit, one or several, `15s`, `500ms`, `1.5s`, `2h30m`; `0` alone is zero.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("an empty duration: write e.g. 15s or 500ms".to_owned());
+    }
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = Duration::ZERO;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{text:?} has no unit: write e.g. 15s or 500ms"))?;
+        let (number, after) = rest.split_at(digits);
+        let number: f64 = number
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration: write e.g. 15s or 500ms"))?;
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let seconds = match unit {
+            "ms" => number / 1000.0,
+            "s" => number,
+            "m" => number * 60.0,
+            "h" => number * 3600.0,
+            _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m, h)")),
+        };
+        total += Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))?;
+        rest = next;
+    }
+    Ok(total)
+}
+
 /// Parses `k=v:Effect,k2:Effect` (the `--register-with-taints` flag).
 pub fn parse_taints(text: &str) -> Result<Vec<Taint>> {
     let mut taints = Vec::new();

@@ -21,8 +21,8 @@ pub mod server;
 
 pub use agent::Agent;
 pub use config::{
-    parse_labels, parse_taints, AgentConfig, CLUSTER_DNS, CLUSTER_DOMAIN, KUBELET_PORT,
-    KUBELET_VERSION,
+    parse_duration, parse_labels, parse_taints, AgentConfig, CLUSTER_DNS, CLUSTER_DOMAIN,
+    KUBELET_PORT, KUBELET_VERSION,
 };
 pub use credentials::node_client;
 pub use error::{Error, Result};

@@ -191,24 +191,9 @@ struct ServerArgs {
     endpoint_lease_duration: Duration,
 }
 
-/// A duration flag: a number with a unit, `15s`, `500ms`, `1.5s`, `2m`, `1h`.
+/// A duration flag: `15s`, `500ms`, `1.5s`, `2m`, `1h` (Go's spelling, as upstream's flags).
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("{text:?} has no unit: write e.g. 15s or 500ms"))?;
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration: write e.g. 15s or 500ms"))?;
-    let seconds = match unit {
-        "ms" => number / 1000.0,
-        "s" => number,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m, h)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+    clusterd_agent::parse_duration(text)
 }
 
 /// `--registry-mirror REGISTRY=URL`, validated.

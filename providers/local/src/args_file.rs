@@ -116,12 +116,7 @@ pub async fn start(ctx: &clusterctl_steps::Ctx, node: &DockerNode, args: &[Strin
 
 /// Whether node container `node` runs and has its args file (clusterd was started there).
 pub async fn is_started(node: &DockerNode) -> Result<bool> {
-    let running = node
-        .docker()
-        .inspect_container(node.name())
-        .await?
-        .is_some_and(|found| found.state == crate::docker::ContainerState::Running);
-    Ok(running && is_written(node).await?)
+    Ok(node.is_running().await? && is_written(node).await?)
 }
 
 /// Whether the node already has a non-empty args file (clusterd was started there).

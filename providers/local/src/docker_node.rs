@@ -33,6 +33,15 @@ impl DockerNode {
         self.docker.as_ref()
     }
 
+    /// Whether the container exists and runs (under dry-run a node may not exist yet).
+    pub async fn is_running(&self) -> crate::Result<bool> {
+        Ok(self
+            .docker
+            .inspect_container(&self.name)
+            .await?
+            .is_some_and(|found| found.state == crate::docker::ContainerState::Running))
+    }
+
     /// Runs `argv` and returns its output whatever the exit code, with the exit code.
     pub async fn run_unchecked(&self, argv: &[&str]) -> Result<(i64, Output), RunError> {
         let argv: Vec<String> = argv.iter().map(|arg| (*arg).to_owned()).collect();

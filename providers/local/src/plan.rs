@@ -208,6 +208,18 @@ impl LocalCluster {
         containers
     }
 
+    /// The container names of every node with `role`, by index.
+    pub fn names(&self, role: Role) -> Vec<String> {
+        let count = match role {
+            Role::Server => self.servers,
+            Role::Agent => self.agents,
+            Role::Lb => usize::from(self.ha()),
+        };
+        (0..count)
+            .map(|index| self.node_name(role, index))
+            .collect()
+    }
+
     /// The container name of a node.
     pub fn node_name(&self, role: Role, index: usize) -> String {
         names::node(&self.name, role, index)

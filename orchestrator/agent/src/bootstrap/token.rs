@@ -98,33 +98,10 @@ pub fn ca_hash(data_dir: &Path) -> Result<String> {
 
 /// Parses a TTL like `24h`, `30m`, `90s`, `2h30m` or `0` (never expires).
 pub fn parse_ttl(text: &str) -> Result<Duration> {
-    let invalid = || Error::Invalid {
+    crate::config::parse_duration(text).map_err(|reason| Error::Invalid {
         what: format!("--ttl {text}"),
-        reason: "expected a duration like 24h, 30m, 90s or 0".into(),
-    };
-    if text.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: u64 = number.parse().map_err(|_| invalid())?;
-        number.clear();
-        total += n * match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(invalid()),
-        };
-    }
-    if !number.is_empty() {
-        return Err(invalid());
-    }
-    Ok(Duration::from_secs(total))
+        reason,
+    })
 }
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ pub async fn patch(
             // itself named one, a lost race re-reads and re-applies the patch instead of failing.
             metadata_mut(&mut new).remove("resourceVersion");
         }
-        if let Written::Object(object) = write_update(ctx, &existing, new, precondition).await? {
+        if let Written::Object(object) = write_update(ctx, &existing, new).await? {
             let mut response = json_response(200, &object);
             add_warnings(&mut response, &warnings);
             return Ok(response);

@@ -117,7 +117,6 @@ pub async fn write_update(
     ctx: &Ctx<'_>,
     existing: &Stored,
     new: Value,
-    precondition: bool,
 ) -> Result<Written, StatusError> {
     let name = text(&existing.object, "/metadata/name").to_owned();
     let requested_rv = text(&new, "/metadata/resourceVersion").to_owned();
@@ -152,9 +151,7 @@ pub async fn write_update(
     if finalized {
         return match ctx.state.store.delete(&key, Some(existing.revision)).await {
             Ok(_) => Ok(Written::Object(with_type(new, &ctx.target))),
-            Err(clusterd_store::Error::Conflict { .. })
-                if !precondition && requested_rv.is_empty() =>
-            {
+            Err(clusterd_store::Error::Conflict { .. }) if requested_rv.is_empty() => {
                 Ok(Written::Retry)
             }
             Err(e) => Err(ctx.target.store_error(&name, e)),
@@ -170,7 +167,7 @@ pub async fn write_update(
             set_resource_version(&mut new, revision);
             Ok(Written::Object(with_type(new, &ctx.target)))
         }
-        Err(clusterd_store::Error::Conflict { .. }) if !precondition && requested_rv.is_empty() => {
+        Err(clusterd_store::Error::Conflict { .. }) if requested_rv.is_empty() => {
             Ok(Written::Retry)
         }
         Err(e) => Err(ctx.target.store_error(&name, e)),
@@ -213,7 +210,7 @@ pub async fn update(ctx: &Ctx<'_>, body: Value) -> Result<Response<Body>, Status
         if !precondition {
             metadata_mut(&mut new).remove("resourceVersion");
         }
-        if let Written::Object(object) = write_update(ctx, &existing, new, precondition).await? {
+        if let Written::Object(object) = write_update(ctx, &existing, new).await? {
             let mut response = json_response(200, &object);
             add_warnings(&mut response, &warnings);
             return Ok(response);

@@ -6,7 +6,6 @@ use clusterctl_bundle::Clusterd;
 use clusterctl_steps::{for_each_host, BoxFuture, Ctx, Step, StepResult};
 
 use crate::clusterd::{install, is_installed, CLUSTERD_PATH};
-use crate::docker::ContainerState;
 use crate::docker_node::DockerNode;
 use crate::plan::LocalCluster;
 
@@ -50,14 +49,8 @@ impl Step for CopyClusterd {
     fn is_done<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, StepResult<bool>> {
         Box::pin(async move {
             for name in self.node_names() {
-                let running = self
-                    .cluster
-                    .docker
-                    .inspect_container(&name)
-                    .await?
-                    .is_some_and(|found| found.state == ContainerState::Running);
                 let node = DockerNode::new(self.cluster.docker.clone(), name);
-                if !running || !is_installed(&node, &self.clusterd).await? {
+                if !node.is_running().await? || !is_installed(&node, &self.clusterd).await? {
                     return Ok(false);
                 }
             }

@@ -12,7 +12,6 @@ use clusterctl_steps::{for_each_host, wait_for, BoxFuture, Ctx, Step, StepResult
 
 use crate::admin::DATA_DIR;
 use crate::args_file::{self, server_args};
-use crate::docker::ContainerState;
 use crate::docker_node::DockerNode;
 use crate::names::Role;
 use crate::node::API_PORT;
@@ -120,28 +119,13 @@ pub fn etcd_args(
         ("--peer-key-file", file("member.key")),
     ]
     .into_iter()
-    .flat_map(|(flag, value)| [format!("{flag}={value}")])
+    .map(|(flag, value)| format!("{flag}={value}"))
     .collect()
 }
 
-fn servers(cluster: &LocalCluster) -> Vec<String> {
-    (0..cluster.servers)
-        .map(|index| cluster.node_name(Role::Server, index))
-        .collect()
-}
-
-/// Whether node container `name` runs (under dry-run it may not exist yet).
-pub(crate) async fn is_running(cluster: &LocalCluster, name: &str) -> Result<bool> {
-    Ok(cluster
-        .docker
-        .inspect_container(name)
-        .await?
-        .is_some_and(|found| found.state == ContainerState::Running))
-}
-
 /// Whether `path` is a non-empty file in `node`; `false` when the node does not run.
-async fn has_file(cluster: &LocalCluster, node: &DockerNode, path: &str) -> Result<bool> {
-    if !is_running(cluster, node.name()).await? {
+async fn has_file(node: &DockerNode, path: &str) -> Result<bool> {
+    if !node.is_running().await? {
         return Ok(false);
     }
     Ok(node.run_unchecked(&["test", "-s", path]).await?.0 == 0)
@@ -168,24 +152,19 @@ impl StartEtcd {
 
     async fn healthy(&self) -> Result<()> {
         let first = self.cluster.node_name(Role::Server, 0);
-        let file = |f: &str| {
-            format!(
-                "--{f}={ETCD_DIR}/{}",
-                match f {
-                    "cacert" => "ca.crt",
-                    "cert" => "client.crt",
-                    _ => "client.key",
-                }
-            )
-        };
+        let (cacert, cert, key) = (
+            format!("--cacert={ETCD_DIR}/ca.crt"),
+            format!("--cert={ETCD_DIR}/client.crt"),
+            format!("--key={ETCD_DIR}/client.key"),
+        );
         let (code, output) = self
             .node(&first)
             .run_unchecked(&[
                 "etcdctl",
                 "--endpoints=https://127.0.0.1:2379",
-                &file("cacert"),
-                &file("cert"),
-                &file("key"),
+                &cacert,
+                &cert,
+                &key,
                 "--command-timeout=2s",
                 "endpoint",
                 "health",
@@ -212,8 +191,8 @@ impl Step for StartEtcd {
 
     fn is_done<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, StepResult<bool>> {
         Box::pin(async move {
-            for name in servers(&self.cluster) {
-                if !has_file(&self.cluster, &self.node(&name), ETCD_ARGS).await? {
+            for name in self.cluster.names(Role::Server) {
+                if !has_file(&self.node(&name), ETCD_ARGS).await? {
                     return Ok(false);
                 }
             }
@@ -224,7 +203,7 @@ impl Step for StartEtcd {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, StepResult> {
         Box::pin(async move {
             let mut members = Vec::new();
-            for name in servers(&self.cluster) {
+            for name in self.cluster.names(Role::Server) {
                 let address = node_address(ctx, &self.cluster, &name).await?;
                 members.push((name, address));
             }
@@ -238,8 +217,7 @@ impl Step for StartEtcd {
                     "client.crt",
                     "client.key",
                 ] {
-                    certified &=
-                        has_file(&self.cluster, &node, &format!("{ETCD_DIR}/{file}")).await?;
+                    certified &= has_file(&node, &format!("{ETCD_DIR}/{file}")).await?;
                 }
             }
             if !certified {
@@ -352,8 +330,8 @@ impl Step for StartLoadBalancer {
     fn is_done<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, StepResult<bool>> {
         Box::pin(async move {
             let name = self.cluster.node_name(Role::Lb, 0);
-            let node = DockerNode::new(self.cluster.docker.clone(), name.clone());
-            Ok(is_running(&self.cluster, &name).await? && args_file::is_written(&node).await?)
+            let node = DockerNode::new(self.cluster.docker.clone(), name);
+            Ok(args_file::is_started(&node).await?)
         })
     }
 
@@ -365,7 +343,7 @@ impl Step for StartLoadBalancer {
                 "--listen".to_owned(),
                 format!("0.0.0.0:{API_PORT}"),
             ];
-            for name in servers(&self.cluster) {
+            for name in self.cluster.names(Role::Server) {
                 let address = node_address(ctx, &self.cluster, &name).await?;
                 args.extend(["--backend".to_owned(), format!("{address}:{API_PORT}")]);
             }
@@ -426,7 +404,7 @@ impl Step for JoinServers {
             let mut shared = Vec::new();
             for file in SHARED_PKI_FILES {
                 let path = format!("{DATA_DIR}/pki/{file}");
-                let text = if ctx.is_dry_run() && !has_file(&self.cluster, &first, &path).await? {
+                let text = if ctx.is_dry_run() && !has_file(&first, &path).await? {
                     String::new()
                 } else {
                     first.run(&["cat", &path]).await?.stdout

@@ -42,9 +42,7 @@ impl JoinAgents {
     }
 
     fn agents(&self) -> Vec<String> {
-        (0..self.cluster.agents)
-            .map(|index| self.cluster.node_name(Role::Agent, index))
-            .collect()
+        self.cluster.names(Role::Agent)
     }
 
     async fn is_joined(&self, name: &str) -> Result<bool> {

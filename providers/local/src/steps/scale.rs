@@ -76,13 +76,10 @@ impl RecordConfig {
     }
 
     fn servers(&self) -> Vec<DockerNode> {
-        (0..self.cluster.servers)
-            .map(|index| {
-                DockerNode::new(
-                    self.cluster.docker.clone(),
-                    self.cluster.node_name(Role::Server, index),
-                )
-            })
+        self.cluster
+            .names(Role::Server)
+            .into_iter()
+            .map(|name| DockerNode::new(self.cluster.docker.clone(), name))
             .collect()
     }
 }
@@ -98,7 +95,7 @@ impl Step for RecordConfig {
                 return Ok(true);
             };
             for node in self.servers() {
-                if !crate::steps::ha::is_running(&self.cluster, node.name()).await? {
+                if !node.is_running().await? {
                     return Ok(false);
                 }
                 match node.run_unchecked(&["cat", CONFIG_FILE]).await? {

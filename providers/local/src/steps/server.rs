@@ -7,7 +7,6 @@ use clusterctl_steps::{wait_for, BoxFuture, Ctx, Step, StepResult};
 use crate::admin::{self, AdminCredentials};
 use crate::args_file;
 use crate::clusterd::CLUSTERD_PATH;
-use crate::docker::ContainerState;
 use crate::docker_node::DockerNode;
 use crate::names::Role;
 use crate::plan::LocalCluster;
@@ -136,13 +135,10 @@ impl WaitApiServer {
 
     async fn probe(&self) -> Result<AdminCredentials> {
         let server = self.cluster.node_name(Role::Server, 0);
-        let running = self
-            .cluster
-            .docker
-            .inspect_container(&server)
+        if !DockerNode::new(self.cluster.docker.clone(), server.clone())
+            .is_running()
             .await?
-            .is_some_and(|found| found.state == ContainerState::Running);
-        if !running {
+        {
             return Err(Error::NotReady {
                 detail: format!("node {server} is not running (did clusterd exit?)"),
             });
